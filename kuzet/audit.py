@@ -1,0 +1,83 @@
+"""The audit log: every decision, with who and when, chained by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kuzet.db import utcnow
+from kuzet.models import AuditEvent, User
+
+GENESIS = "0" * 64
+
+
+def _digest(prev_hash: str, payload: dict[str, Any]) -> str:
+    body = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    object_type: str,
+    object_id: object,
+    user: User | None = None,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an event. The caller's transaction commits it with the change it records."""
+    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    prev_hash = last.hash if last else GENESIS
+    at = utcnow()
+    actor_name = actor or (user.username if user else "system")
+    details = details or {}
+    payload = {
+        "at": at.isoformat(),
+        "actor": actor_name,
+        "user_id": user.id if user else None,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "details": details,
+    }
+    event = AuditEvent(
+        at=at,
+        user_id=user.id if user else None,
+        actor=actor_name,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        details=details,
+        prev_hash=prev_hash,
+        hash=_digest(prev_hash, payload),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_chain(session: Session) -> list[str]:
+    """Problems found walking the chain (empty when intact)."""
+    problems: list[str] = []
+    prev = GENESIS
+    for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        payload = {
+            "at": ev.at.isoformat(),
+            "actor": ev.actor,
+            "user_id": ev.user_id,
+            "action": ev.action,
+            "object_type": ev.object_type,
+            "object_id": ev.object_id,
+            "details": ev.details,
+        }
+        if ev.prev_hash != prev:
+            problems.append(f"audit event {ev.id}: previous-hash link broken (entry removed or reordered)")
+        if _digest(ev.prev_hash, payload) != ev.hash:
+            problems.append(f"audit event {ev.id}: content does not match its hash (altered)")
+        prev = ev.hash
+    return problems

@@ -1,0 +1,80 @@
+"""Typed configuration, loaded once from the environment.
+
+Every component receives a :class:`Settings` instance; nothing reads ``os.environ``
+on its own, so tests can build settings explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CHROMIUM = "/usr/lib/chromium/chromium"
+LANGUAGES = ("kk", "ru", "en")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    chromium_path: str = DEFAULT_CHROMIUM
+    rules_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "rules" / "packs")
+    language: str = "kk"
+    authority: str = ""
+    capture_concurrency: int = 2
+    capture_timeout_s: float = 30.0
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.home / "evidence"
+
+    @property
+    def browser_profile_dir(self) -> Path:
+        return self.home / "browser"
+
+    def secret_key(self) -> str:
+        """The web session signing key: from KUZET_SECRET_KEY or a file created once."""
+        env = os.environ.get("KUZET_SECRET_KEY")
+        if env:
+            return env
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("KUZET_HOME") or "./var").resolve()
+        db_url = env.get("KUZET_DATABASE_URL") or f"sqlite:///{home / 'kuzet.db'}"
+        lang = env.get("KUZET_LANG", "kk")
+        if lang not in LANGUAGES:
+            raise ValueError(f"KUZET_LANG must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+        kwargs: dict[str, object] = {}
+        if env.get("KUZET_RULES_DIR"):
+            kwargs["rules_dir"] = Path(env["KUZET_RULES_DIR"]).resolve()
+        return cls(
+            home=home,
+            database_url=db_url,
+            chromium_path=env.get("KUZET_CHROMIUM", DEFAULT_CHROMIUM),
+            language=lang,
+            authority=env.get("KUZET_AUTHORITY", ""),
+            capture_concurrency=int(env.get("KUZET_CAPTURE_CONCURRENCY", "2")),
+            capture_timeout_s=float(env.get("KUZET_CAPTURE_TIMEOUT", "30")),
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment a child process needs to see the same settings."""
+        return {
+            "KUZET_HOME": str(self.home),
+            "KUZET_DATABASE_URL": self.database_url,
+            "KUZET_CHROMIUM": self.chromium_path,
+            "KUZET_RULES_DIR": str(self.rules_dir),
+            "KUZET_LANG": self.language,
+            "KUZET_AUTHORITY": self.authority,
+        }
