@@ -78,14 +78,18 @@ def upgrade(engine: Engine) -> None:
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
-        self.settings = settings
-        if settings.database_url.startswith("sqlite"):
-            settings.home.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(settings.database_url)
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(url)
         if migrate:
             upgrade(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Database:
+        return cls(settings.database_url, migrate=migrate)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

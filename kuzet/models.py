@@ -158,6 +158,8 @@ class Detection(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), index=True)
+    # The notice line that carries this detection (several rules may hit one URL).
+    notice_fact_id: Mapped[int | None] = mapped_column(ForeignKey("notice_facts.id"), index=True)
     rule_id: Mapped[str] = mapped_column(String(200))
     rule_version: Mapped[int]
     rule_fingerprint: Mapped[str] = mapped_column(String(64))
@@ -178,6 +180,7 @@ class Detection(Base):
 
     page: Mapped[Page] = relationship(back_populates="detections")
     capture: Mapped[Capture | None] = relationship()
+    notice_fact: Mapped[NoticeFact | None] = relationship(back_populates="detections")
     decided_by: Mapped[User | None] = relationship()
 
     @validates("decision_reason")
@@ -263,7 +266,6 @@ class NoticeFact(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
-    detection_id: Mapped[int] = mapped_column(ForeignKey("detections.id"), index=True)
     position: Mapped[int]
     url: Mapped[str] = mapped_column(Text)
     domain: Mapped[str] = mapped_column(Text)
@@ -273,7 +275,9 @@ class NoticeFact(Base):
     screenshot_sha256: Mapped[str | None] = mapped_column(String(64))
 
     notice: Mapped[Notice] = relationship(back_populates="facts")
-    detection: Mapped[Detection] = relationship()
+    detections: Mapped[list[Detection]] = relationship(
+        back_populates="notice_fact", order_by="Detection.id"
+    )
 
 
 class User(Base):

@@ -1,0 +1,1 @@
+"""Evidence capture: browser screenshots and rendered HTML, stored by SHA-256."""

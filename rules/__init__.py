@@ -1,0 +1,1 @@
+"""Rule packs (YAML): load, validate, match pages, explain hits."""

@@ -1,0 +1,182 @@
+"""Load and validate rule packs, all or nothing.
+
+Errors name the file, line and field (``gambling.yaml:12: rules[1].legal_norm.kk: ...``).
+A directory with any invalid pack yields no rule set at all, so nothing is ever
+evaluated with a half-loaded pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from rules.schema import Localized, Pack, Rule, ViolationTypes
+
+VIOLATION_TYPES_FILE = "violation_types.yaml"
+Loc = tuple[str | int, ...]
+
+
+class RulePackError(Exception):
+    """An invalid rule file; ``str()`` is the one message shown to the user."""
+
+    def __init__(self, path: Path, line: int | None, field: str, message: str) -> None:
+        self.path, self.line, self.field, self.message = path, line, field, message
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    violation_types: dict[str, Localized]
+    sources: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> list[Rule]:
+        return [r for r in self.rules if r.enabled]
+
+    def by_id(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
+    """YAML → Python data plus the 1-based line of every mapping key and list item."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulePackError(path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise RulePackError(path, 1, "", "the file is empty")
+        lines: dict[Loc, int] = {}
+        _index(path, node, (), lines)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise RulePackError(path, line, "", f"invalid YAML: {exc.problem or exc.context}") from exc
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _index(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise RulePackError(
+                    path, key_node.start_mark.line + 1, _field(loc + (key,)), "duplicate key"
+                )
+            seen.add(key)
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+            _index(path, value_node, loc + (key,), lines)
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(path, item, loc + (i,), lines)
+
+
+def _field(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _raise_validation(path: Path, exc: ValidationError, lines: dict[Loc, int]) -> None:
+    err = exc.errors()[0]
+    loc: Loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    raise RulePackError(path, _line_for(loc, lines), _field(loc), msg) from exc
+
+
+def load_violation_types(path: Path) -> dict[str, Localized]:
+    data, lines = _parse(path)
+    try:
+        return ViolationTypes.model_validate(data).violation_types
+    except ValidationError as exc:
+        _raise_validation(path, exc, lines)
+        raise  # unreachable
+
+
+def load_pack(path: Path, violation_types: dict[str, Localized]) -> Pack:
+    data, lines = _parse(path)
+    if not isinstance(data, dict):
+        raise RulePackError(path, 1, "", "a pack must be a mapping with 'pack' and 'rules'")
+    defaults = data.get("defaults") or {}
+    raw_rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    if isinstance(defaults, dict) and isinstance(data.get("rules"), list):
+        data["rules"] = [
+            {**defaults, **rule} if isinstance(rule, dict) else rule for rule in data["rules"]
+        ]
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        _raise_validation(path, exc, lines)
+        raise
+    for i, rule in enumerate(pack.rules):
+        if rule.violation_type not in violation_types:
+            loc: Loc = ("rules", i, "violation_type")
+            known = ", ".join(sorted(violation_types))
+            # Point at the rule's own field, or at the default it inherited.
+            own = isinstance(raw_rules[i], dict) and "violation_type" in raw_rules[i]
+            line = _line_for(loc if own else ("defaults", "violation_type"), lines)
+            raise RulePackError(
+                path,
+                line,
+                _field(loc),
+                f"unknown violation type {rule.violation_type!r} (known: {known})",
+            )
+    return pack
+
+
+def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
+    """Every ``*.yaml`` pack in ``directory``; raises :class:`RulePackError` on the first error."""
+    directory = Path(directory)
+    vt_path = directory / VIOLATION_TYPES_FILE
+    if not vt_path.is_file():
+        raise RulePackError(vt_path, None, "", "the violation-type catalog is missing")
+    violation_types = load_violation_types(vt_path)
+    rules: list[Rule] = []
+    sources: dict[str, Path] = {}
+    paths = sorted(p for p in directory.glob("*.yaml") if p.name != VIOLATION_TYPES_FILE)
+    if not paths:
+        raise RulePackError(directory, None, "", "no rule packs (*.yaml) found")
+    for path in paths:
+        pack = load_pack(path, violation_types)
+        if only and pack.pack not in only:
+            continue
+        for idx, rule in enumerate(pack.rules):
+            if rule.id in sources:
+                _, lines = _parse(path)
+                raise RulePackError(
+                    path,
+                    _line_for(("rules", idx, "id"), lines),
+                    f"rules[{idx}].id",
+                    f"duplicate rule id {rule.id!r} (also in {sources[rule.id]})",
+                )
+            sources[rule.id] = path
+            rules.append(rule)
+    return RuleSet(rules=rules, violation_types=violation_types, sources=sources)
