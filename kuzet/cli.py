@@ -1,0 +1,365 @@
+"""The ``kuzet`` command line."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from kuzet.config import LANGUAGES, Settings
+from kuzet.db import Database
+from kuzet.i18n import localized, t
+from kuzet.models import Notice, Role, Source, User
+from rules.loader import RulePackError
+
+app = typer.Typer(help="kuzet — monitoring, evidence capture and Form 2 notices.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rule packs: validate and test.", no_args_is_help=True)
+sources_app = typer.Typer(help="Watched sources.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+notices_app = typer.Typer(help="Form 2 notices.", no_args_is_help=True)
+captures_app = typer.Typer(help="Evidence capture jobs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(sources_app, name="sources")
+app.add_typer(users_app, name="users")
+app.add_typer(notices_app, name="notices")
+app.add_typer(captures_app, name="captures")
+
+console = Console()
+err = Console(stderr=True)
+
+
+@dataclass
+class Ctx:
+    settings: Settings
+    _db: Database | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.settings.language
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database.from_settings(self.settings)
+        return self._db
+
+
+def _ctx(ctx: typer.Context) -> Ctx:
+    return ctx.obj  # type: ignore[no-any-return]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language of messages and documents: kk, ru or en.")
+    ] = None,
+) -> None:
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise fail(str(exc), 2) from exc
+    if lang:
+        if lang not in LANGUAGES:
+            raise fail(f"--lang must be one of {', '.join(LANGUAGES)}", 2)
+        settings = replace(settings, language=lang)
+    ctx.obj = Ctx(settings)
+
+
+# ---------------------------------------------------------------- demo / serve
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    serve: Annotated[bool, typer.Option("--serve", help="Keep the review UI running afterwards.")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Crawl the bundled sample sites, flag, capture, and draft notices."""
+    from kuzet.demo import run_demo
+
+    c = _ctx(ctx)
+    lang = c.lang
+    try:
+        with console.status("crawl → rules → capture → notices …"):
+            result = run_demo(c.settings, c.db)
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
+    table = Table(title=t("demo.summary", lang), show_lines=False)
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row(t("demo.pages", lang), f"{result.pages} ({t('demo.failed_fetches', lang)}: {result.failed_fetches})")
+    for vtype, n in result.detections.items():
+        table.add_row(f"{t('demo.detections', lang)}: {vtype}", str(n))
+    table.add_row(t("demo.captures", lang), f"{result.captures_succeeded} / {result.captures_failed}")
+    table.add_row(t("demo.notices", lang), str(len(result.notices)))
+    console.print(table)
+    for n in result.notices:
+        console.print(f"  #{n['id']}: {n['pdf']}\n       {n['json']}", highlight=False)
+    console.print(t("demo.summary_file", lang, path=result.summary_path), highlight=False)
+    if serve:
+        _serve(c, host, port, banner=t(
+            "demo.serving", lang, url=f"http://{host}:{port}/", user=result.officer,
+            password=result.officer_password,
+        ))
+
+
+def _serve(c: Ctx, host: str, port: int, banner: str | None = None) -> None:
+    import uvicorn
+
+    from review.app import create_app
+
+    application = create_app(c.settings, c.db)
+    console.print(banner or f"http://{host}:{port}/", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the officer review UI."""
+    _serve(_ctx(ctx), host, port)
+
+
+# ---------------------------------------------------------------- crawl / captures
+
+
+@app.command()
+def crawl(
+    ctx: typer.Context,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Source name (repeatable).")] = None,
+) -> None:
+    """Crawl sources (all enabled ones by default), evaluate rules, queue captures."""
+    from crawler.runner import CrawlError, run_crawl
+
+    c = _ctx(ctx)
+    try:
+        result = run_crawl(c.settings, c.db, source or None)
+    except (RulePackError, CrawlError) as exc:
+        raise fail(str(exc)) from exc
+    from kuzet.models import CrawlRun
+
+    table = Table("run", "source", "status", "pages", "failed", "detections")
+    with c.db.session() as session:
+        for run in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(result.run_ids))):
+            st = run.stats
+            det = sum(v for k, v in st.items() if k.startswith("kuzet/detections/"))
+            table.add_row(str(run.id), run.source.name, run.status.value,
+                          str(st.get("item_scraped_count", 0)), str(st.get("kuzet/pages/failed", 0)), str(det))
+    console.print(table)
+    console.print(f"log: {result.log_file}", highlight=False)
+    if result.returncode != 0:
+        raise typer.Exit(1)
+
+
+@captures_app.command("run")
+def captures_run(ctx: typer.Context) -> None:
+    """Capture every queued page (screenshot + rendered HTML)."""
+    from evidence.jobs import run_captures
+
+    c = _ctx(ctx)
+    summary = run_captures(c.settings, c.db)
+    console.print(f"succeeded: {summary.succeeded}  failed: {summary.failed}")
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- rules
+
+
+@rules_app.command("validate")
+def rules_validate(ctx: typer.Context, directory: Path | None = None) -> None:
+    """Validate every pack; the first error names file, line and field."""
+    from rules.loader import load_rules
+
+    c = _ctx(ctx)
+    try:
+        rs = load_rules(directory or c.settings.rules_dir)
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"{len(rs.rules)} rules OK ({directory or c.settings.rules_dir})", highlight=False)
+
+
+@rules_app.command("test")
+def rules_test(ctx: typer.Context, directory: Path | None = None) -> None:
+    """Run every rule's inline examples (must match / must not match)."""
+    from rules.engine import run_inline_tests
+    from rules.loader import load_rules
+
+    c = _ctx(ctx)
+    try:
+        rs = load_rules(directory or c.settings.rules_dir)
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
+    count, failures = run_inline_tests(rs)
+    for f in failures:
+        what = "should match" if f.kind == "match" else "should NOT match"
+        err.print(f"[red]FAIL[/] {f.rule_id} ({rs.sources[f.rule_id]}): {what}: {f.text!r}", highlight=False)
+    if failures:
+        raise fail(t("cli.rules_failed", c.lang, n=len(failures)))
+    console.print(t("cli.rules_ok", c.lang, n=len(rs.rules), tests=count))
+
+
+# ---------------------------------------------------------------- sources
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    name: str,
+    url: str,
+    depth: int = 2,
+    max_pages: int = 100,
+    allow_private: Annotated[bool, typer.Option(help="Allow private/loopback addresses.")] = False,
+) -> None:
+    c = _ctx(ctx)
+    if not url.startswith(("http://", "https://")):
+        raise fail(f"{url!r} is not an http(s) URL")
+    with c.db.session() as session:
+        if session.scalar(select(Source.id).where(Source.name == name)):
+            raise fail(f"source {name!r} already exists")
+        session.add(Source(name=name, start_url=url, max_depth=depth, max_pages=max_pages,
+                           allow_private=allow_private))
+    console.print(f"added {name}")
+
+
+@sources_app.command("list")
+def sources_list(ctx: typer.Context) -> None:
+    c = _ctx(ctx)
+    table = Table("name", "kind", "url", "depth", "max pages", "enabled")
+    with c.db.session() as session:
+        for s in session.scalars(select(Source).order_by(Source.name)):
+            table.add_row(s.name, s.kind, s.start_url, str(s.max_depth), str(s.max_pages), str(s.enabled))
+    console.print(table)
+
+
+# ---------------------------------------------------------------- users
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    username: str,
+    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.OFFICER,
+    full_name: str = "",
+    email: str = "",
+    phone: str = "",
+    position: str = "",
+    password_env: Annotated[
+        str | None, typer.Option(help="Read the password from this environment variable.")
+    ] = None,
+) -> None:
+    from kuzet.users import UserError, create_user
+
+    c = _ctx(ctx)
+    if password_env:
+        password = os.environ.get(password_env, "")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise fail("passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        with c.db.session() as session:
+            create_user(session, username, password, role=role, full_name=full_name,
+                        email=email, phone=phone, position=position)
+    except UserError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"added {username} ({role.value})")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    c = _ctx(ctx)
+    table = Table("username", "role", "full name", "active", "last login")
+    with c.db.session() as session:
+        for u in session.scalars(select(User).order_by(User.username)):
+            table.add_row(u.username, u.role.value, u.full_name, str(u.is_active),
+                          u.last_login_at.isoformat() if u.last_login_at else "—")
+    console.print(table)
+
+
+# ---------------------------------------------------------------- notices
+
+
+@notices_app.command("build")
+def notices_build(ctx: typer.Context, authority: str | None = None) -> None:
+    """Group confirmed detections into draft notices."""
+    from notices.builder import build_drafts
+
+    c = _ctx(ctx)
+    with c.db.session() as session:
+        result = build_drafts(session, authority=authority or c.settings.authority, actor="cli")
+        for n in result.notices:
+            console.print(f"#{n.id} {n.violation_type}: {len(n.facts)} facts")
+        for det_id, reason in result.skipped:
+            err.print(f"detection {det_id} left out: {reason}", highlight=False)
+    console.print(t("notices.built", c.lang, n=len(result.notices)))
+
+
+@notices_app.command("list")
+def notices_list(ctx: typer.Context) -> None:
+    c = _ctx(ctx)
+    from kuzet.models import NoticeFact
+
+    table = Table("id", "status", "violation type", "facts", "created (UTC)")
+    with c.db.session() as session:
+        rows = session.execute(
+            select(Notice, func.count(NoticeFact.id)).outerjoin(NoticeFact).group_by(Notice.id).order_by(Notice.id)
+        ).all()
+        for n, facts in rows:
+            table.add_row(str(n.id), t(f"notice.status.{n.status.value}", c.lang),
+                          localized(n.violation_type_title, c.lang), str(facts), n.created_at.isoformat())
+    console.print(table)
+
+
+@notices_app.command("export")
+def notices_export(
+    ctx: typer.Context,
+    notice_id: Annotated[int, typer.Argument(metavar="ID")],
+    format: Annotated[str, typer.Option("--format", "-f", help="pdf or json")] = "pdf",  # noqa: A002
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("notice.pdf"),
+) -> None:
+    """Write a notice as PDF (Form 2, kk + ru, with the screenshot annex) or JSON."""
+    from evidence.store import LocalArtifactStore
+    from notices.export import ExportError, render_notice, write_atomically
+
+    c = _ctx(ctx)
+    try:
+        with c.db.session() as session:
+            data = render_notice(session, LocalArtifactStore(c.settings.evidence_dir), notice_id, format)
+    except ExportError as exc:
+        raise fail(str(exc)) from exc
+    except FileNotFoundError as exc:
+        raise fail(f"evidence file missing from the store: {exc.filename}") from exc
+    write_atomically(output, data)
+    console.print(t("cli.exported", c.lang, path=output), highlight=False)
+
+
+@app.command("db-upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply database migrations (every command does this on start, too)."""
+    _ = _ctx(ctx).db
+    console.print("database is up to date")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Officer-facing strings in Kazakh, Russian and English (UI and CLI).
+
+Every key has all three languages; a test enforces it. Form 2's legal wording lives in
+``notices.forms``, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "app.title": {"kk": "Күзет — мониторинг", "ru": "Күзет — мониторинг", "en": "Kuzet — monitoring"},
+    "nav.queue": {"kk": "Тексеру кезегі", "ru": "Очередь проверки", "en": "Review queue"},
+    "nav.notices": {"kk": "Хабарламалар", "ru": "Уведомления", "en": "Notices"},
+    "nav.logout": {"kk": "Шығу", "ru": "Выйти", "en": "Log out"},
+    "login.title": {"kk": "Жүйеге кіру", "ru": "Вход в систему", "en": "Sign in"},
+    "login.username": {"kk": "Пайдаланушы аты", "ru": "Имя пользователя", "en": "Username"},
+    "login.password": {"kk": "Құпия сөз", "ru": "Пароль", "en": "Password"},
+    "login.submit": {"kk": "Кіру", "ru": "Войти", "en": "Sign in"},
+    "login.failed": {
+        "kk": "Пайдаланушы аты немесе құпия сөз қате.",
+        "ru": "Неверное имя пользователя или пароль.",
+        "en": "Wrong username or password.",
+    },
+    "queue.title": {"kk": "Анықталған материалдар", "ru": "Выявленные материалы", "en": "Detections"},
+    "queue.empty": {"kk": "Кезек бос.", "ru": "Очередь пуста.", "en": "The queue is empty."},
+    "queue.filter": {"kk": "Сүзгі", "ru": "Фильтр", "en": "Filter"},
+    "queue.all": {"kk": "Барлығы", "ru": "Все", "en": "All"},
+    "col.id": {"kk": "№", "ru": "№", "en": "#"},
+    "col.url": {"kk": "URL", "ru": "URL", "en": "URL"},
+    "col.type": {"kk": "Бұзушылық түрі", "ru": "Вид нарушения", "en": "Violation type"},
+    "col.rule": {"kk": "Ереже", "ru": "Правило", "en": "Rule"},
+    "col.severity": {"kk": "Маңыздылығы", "ru": "Важность", "en": "Severity"},
+    "col.status": {"kk": "Мәртебе", "ru": "Статус", "en": "Status"},
+    "col.capture": {"kk": "Скриншот", "ru": "Скриншот", "en": "Screenshot"},
+    "col.found": {"kk": "Анықталды", "ru": "Выявлено", "en": "Found"},
+    "status.pending": {"kk": "Тексеруде", "ru": "На проверке", "en": "Pending"},
+    "status.confirmed": {"kk": "Расталды", "ru": "Подтверждено", "en": "Confirmed"},
+    "status.rejected": {"kk": "Қабылданбады", "ru": "Отклонено", "en": "Rejected"},
+    "capture.queued": {"kk": "Кезекте", "ru": "В очереди", "en": "Queued"},
+    "capture.running": {"kk": "Түсірілуде", "ru": "Снимается", "en": "Running"},
+    "capture.succeeded": {"kk": "Дайын", "ru": "Готов", "en": "Done"},
+    "capture.failed": {"kk": "Сәтсіз", "ru": "Ошибка", "en": "Failed"},
+    "capture.none": {"kk": "Жоқ", "ru": "Нет", "en": "None"},
+    "detail.title": {"kk": "Анықтама", "ru": "Выявление", "en": "Detection"},
+    "detail.matched": {"kk": "Сәйкес келген мәтін", "ru": "Совпавший текст", "en": "Matched text"},
+    "detail.rule": {"kk": "Ереже", "ru": "Правило", "en": "Rule"},
+    "detail.rule_version": {"kk": "Нұсқасы", "ru": "Версия", "en": "Version"},
+    "detail.legal_norm": {"kk": "Заң нормасы", "ru": "Норма закона", "en": "Legal norm"},
+    "detail.capture": {"kk": "Түсірілім деректері", "ru": "Данные снимка", "en": "Capture metadata"},
+    "detail.capture_failed": {
+        "kk": "Скриншот түсірілмеді",
+        "ru": "Скриншот не снят",
+        "en": "The screenshot was not captured",
+    },
+    "detail.final_url": {"kk": "Соңғы URL", "ru": "Итоговый URL", "en": "Final URL"},
+    "detail.http_status": {"kk": "HTTP коды", "ru": "Код HTTP", "en": "HTTP status"},
+    "detail.server_ip": {"kk": "Сервер IP", "ru": "IP сервера", "en": "Server IP"},
+    "detail.protocol": {"kk": "Хаттама", "ru": "Протокол", "en": "Protocol"},
+    "detail.captured_at": {"kk": "Түсірілген уақыты (UTC)", "ru": "Время снимка (UTC)", "en": "Captured at (UTC)"},
+    "detail.browser": {"kk": "Браузер", "ru": "Браузер", "en": "Browser"},
+    "detail.sha256": {"kk": "SHA-256", "ru": "SHA-256", "en": "SHA-256"},
+    "detail.size": {"kk": "Көлемі, байт", "ru": "Размер, байт", "en": "Size, bytes"},
+    "detail.page_title": {"kk": "Бет тақырыбы", "ru": "Заголовок страницы", "en": "Page title"},
+    "detail.decision": {"kk": "Шешім", "ru": "Решение", "en": "Decision"},
+    "detail.decided_by": {"kk": "Шешім қабылдаған", "ru": "Решение принял", "en": "Decided by"},
+    "detail.reason": {"kk": "Негіздеме", "ru": "Обоснование", "en": "Reason"},
+    "action.confirm": {"kk": "Растау", "ru": "Подтвердить", "en": "Confirm"},
+    "action.reject": {"kk": "Қабылдамау", "ru": "Отклонить", "en": "Reject"},
+    "action.reason_help": {
+        "kk": "Бұзушылықтың жоқ екенінің негіздемесі (Қағидалардың 11-тармағы) — міндетті",
+        "ru": "Обоснование отсутствия нарушения (пункт 11 Правил) — обязательно",
+        "en": "Why there is no violation (Rule 11) — required",
+    },
+    "error.reason_required": {
+        "kk": "Қабылдамау үшін жазбаша негіздеме міндетті (Қағидалардың 11-тармағы).",
+        "ru": "Для отклонения обязательно письменное обоснование (пункт 11 Правил).",
+        "en": "A written reason is required to reject (Rule 11).",
+    },
+    "error.already_decided": {
+        "kk": "Бұл материал бойынша шешім қабылданған.",
+        "ru": "По этому материалу решение уже принято.",
+        "en": "This detection has already been decided.",
+    },
+    "error.csrf": {
+        "kk": "Сессия ескірді, бетті жаңартыңыз.",
+        "ru": "Сессия устарела, обновите страницу.",
+        "en": "Your session expired; reload the page.",
+    },
+    "flash.confirmed": {"kk": "Расталды.", "ru": "Подтверждено.", "en": "Confirmed."},
+    "flash.rejected": {"kk": "Қабылданбады.", "ru": "Отклонено.", "en": "Rejected."},
+    "notices.title": {"kk": "Хабарламалар (2-нысан)", "ru": "Уведомления (форма 2)", "en": "Notices (Form 2)"},
+    "notices.build": {
+        "kk": "Расталғандардан жобаларды құру",
+        "ru": "Собрать проекты из подтверждённых",
+        "en": "Build drafts from confirmed detections",
+    },
+    "notices.empty": {"kk": "Хабарламалар жоқ.", "ru": "Уведомлений нет.", "en": "No notices."},
+    "notices.facts": {"kk": "Фактілер", "ru": "Факты", "en": "Facts"},
+    "notices.built": {
+        "kk": "Құрылған жобалар: {n}.",
+        "ru": "Создано проектов: {n}.",
+        "en": "Drafts created: {n}.",
+    },
+    "notice.status.draft": {"kk": "Жоба", "ru": "Проект", "en": "Draft"},
+    "notice.status.signed": {"kk": "Қол қойылды", "ru": "Подписано", "en": "Signed"},
+    "notice.status.sent": {"kk": "Жіберілді", "ru": "Отправлено", "en": "Sent"},
+    "notice.status.withdrawn": {"kk": "Кері қайтарылды", "ru": "Отозвано", "en": "Withdrawn"},
+    "cli.rules_ok": {
+        "kk": "{n} ереже тексерілді, {tests} мысал — бәрі дұрыс.",
+        "ru": "Проверено правил: {n}, примеров: {tests} — все верны.",
+        "en": "{n} rules, {tests} examples — all pass.",
+    },
+    "cli.rules_failed": {
+        "kk": "Ереже мысалдарының {n} қатесі бар.",
+        "ru": "Ошибок в примерах правил: {n}.",
+        "en": "{n} rule examples failed.",
+    },
+    "cli.exported": {"kk": "Жазылды: {path}", "ru": "Записано: {path}", "en": "Written: {path}"},
+    "cli.not_found": {"kk": "Табылмады: {what}", "ru": "Не найдено: {what}", "en": "Not found: {what}"},
+    "demo.pages": {"kk": "Жүктелген беттер", "ru": "Загружено страниц", "en": "Pages crawled"},
+    "demo.failed_fetches": {"kk": "оның ішінде сәтсіз", "ru": "из них с ошибкой", "en": "of which failed"},
+    "demo.detections": {"kk": "Анықталды", "ru": "Выявлено", "en": "Detections"},
+    "demo.captures": {"kk": "Скриншоттар: сәтті / сәтсіз", "ru": "Скриншоты: успешно / ошибка", "en": "Captures: ok / failed"},
+    "demo.notices": {"kk": "Хабарлама жобалары", "ru": "Проекты уведомлений", "en": "Draft notices"},
+    "demo.summary": {"kk": "Демо нәтижесі", "ru": "Итоги демо", "en": "Demo summary"},
+    "demo.serving": {
+        "kk": "Тексеру интерфейсі: {url}  (кіру: {user} / {password})",
+        "ru": "Интерфейс проверки: {url}  (вход: {user} / {password})",
+        "en": "Review UI: {url}  (login: {user} / {password})",
+    },
+    "demo.summary_file": {"kk": "Қорытынды JSON: {path}", "ru": "Итоговый JSON: {path}", "en": "Summary JSON: {path}"},
+    "lang.name": {"kk": "Қазақша", "ru": "Русский", "en": "English"},
+}
+
+
+def t(key: str, lang: str, **kwargs: Any) -> str:
+    entry = MESSAGES[key]
+    text = entry.get(lang) or entry["kk"]
+    return text.format(**kwargs) if kwargs else text
+
+
+def localized(value: dict[str, Any] | None, lang: str) -> str:
+    """Pick a language from a {kk, ru, en} dict stored with data (rule titles, norms)."""
+    if not value:
+        return ""
+    return str(value.get(lang) or value.get("kk") or value.get("ru") or next(iter(value.values())))

@@ -1,0 +1,71 @@
+"""User accounts: argon2 password hashes, creation, authentication."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kuzet import audit
+from kuzet.db import utcnow
+from kuzet.models import Role, User
+
+_hasher = PasswordHasher()
+# Verifying against this keeps unknown usernames as slow as wrong passwords.
+_DUMMY_HASH = _hasher.hash("kuzet-timing-equaliser")
+MIN_PASSWORD_LENGTH = 10
+
+
+class UserError(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    role: Role = Role.OFFICER,
+    full_name: str = "",
+    email: str = "",
+    phone: str = "",
+    position: str = "",
+    actor: str = "cli",
+) -> User:
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise UserError(f"user {username!r} already exists")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        full_name=full_name,
+        email=email,
+        phone=phone,
+        position=position,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, action="user.created", object_type="user", object_id=user.id, actor=actor,
+        details={"username": username, "role": role.value},
+    )
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.is_active:
+        return None
+    user.last_login_at = utcnow()
+    return user

@@ -1,0 +1,1 @@
+"""Form 2 notices: build drafts from confirmed detections, render, export."""

@@ -1,0 +1,108 @@
+"""Group confirmed detections into draft Form 2 notices.
+
+One notice per (violation type, legal norm); one numbered fact per URL, carrying every
+confirmed detection on that URL. A detection without a successful capture is left out
+(Rule 8 requires the screenshots) and reported, so it can be re-captured and added later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from kuzet import audit
+from kuzet.models import (
+    Capture,
+    CaptureStatus,
+    Detection,
+    DetectionStatus,
+    Notice,
+    NoticeFact,
+    User,
+)
+
+
+@dataclass
+class BuildResult:
+    notices: list[Notice] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (detection id, reason)
+
+
+def fact_domain(url: str) -> str:
+    """The URL's host name, or its IP address where it has none."""
+    return urlsplit(url).hostname or ""
+
+
+def build_drafts(
+    session: Session, *, authority: str, user: User | None = None, actor: str | None = None
+) -> BuildResult:
+    result = BuildResult()
+    detections = session.scalars(
+        select(Detection)
+        .where(Detection.status == DetectionStatus.CONFIRMED, Detection.notice_fact_id.is_(None))
+        .options(selectinload(Detection.page), selectinload(Detection.capture).selectinload(Capture.artifacts))
+        .order_by(Detection.id)
+    ).all()
+    groups: dict[tuple[str, str], list[Detection]] = defaultdict(list)
+    for det in detections:
+        cap = det.capture
+        shot = cap.artifact("screenshot_full") if cap else None
+        if cap is None or cap.status != CaptureStatus.SUCCEEDED or shot is None:
+            reason = f"capture {cap.status.value}: {cap.error}" if cap else "no capture"
+            result.skipped.append((det.id, reason))
+            continue
+        key = (det.violation_type, json.dumps(det.legal_norm, sort_keys=True, ensure_ascii=False))
+        groups[key].append(det)
+
+    for (violation_type, _), dets in groups.items():
+        first = dets[0]
+        notice = Notice(
+            authority=authority,
+            violation_type=violation_type,
+            violation_type_title=first.violation_type_title,
+            legal_norm=first.legal_norm,
+            created_by_id=user.id if user else None,
+        )
+        session.add(notice)
+        by_url: dict[str, NoticeFact] = {}
+        for det in dets:
+            url = det.page.url
+            fact = by_url.get(url)
+            if fact is None:
+                cap = det.capture
+                assert cap is not None
+                shot = cap.artifact("screenshot_full")
+                assert shot is not None
+                fact = NoticeFact(
+                    position=len(by_url) + 1,
+                    url=url,
+                    domain=fact_domain(url),
+                    ip=cap.server_ip or det.page.server_ip,
+                    protocol=cap.protocol or det.page.protocol,
+                    captured_at=cap.finished_at,
+                    screenshot_sha256=shot.sha256,
+                )
+                notice.facts.append(fact)
+                by_url[url] = fact
+            fact.detections.append(det)
+        session.flush()
+        audit.record(
+            session,
+            action="notice.draft_created",
+            object_type="notice",
+            object_id=notice.id,
+            user=user,
+            actor=actor,
+            details={
+                "violation_type": violation_type,
+                "facts": [f.url for f in notice.facts],
+                "detections": [d.id for d in dets],
+            },
+        )
+        result.notices.append(notice)
+    return result

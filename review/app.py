@@ -1,0 +1,288 @@
+"""The officer review UI (server-rendered, no JavaScript)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from starlette.middleware.sessions import SessionMiddleware
+
+from evidence.store import LocalArtifactStore
+from kuzet import audit
+from kuzet.config import LANGUAGES, Settings
+from kuzet.db import Database
+from kuzet.i18n import localized, t
+from kuzet.models import (
+    Artifact,
+    Capture,
+    Detection,
+    DetectionStatus,
+    Notice,
+    NoticeFact,
+    User,
+)
+from kuzet.users import authenticate
+from notices.builder import build_drafts
+from notices.export import ExportError, render_notice
+from review.decisions import DecisionError, decide
+from review.security import (
+    CSRF_FIELD,
+    SESSION_USER,
+    SecurityHeaders,
+    csrf_token,
+    csrf_valid,
+)
+from rules.schema import SEVERITY_ORDER
+
+HERE = Path(__file__).resolve().parent
+LANG_COOKIE = "kuzet_lang"
+SESSION_MAX_AGE = 8 * 3600
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.db.session() as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(get_session)]
+
+
+def lang_of(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return lang if lang in LANGUAGES else request.app.state.settings.language
+
+
+def current_user(request: Request, session: DB) -> User:
+    uid = request.session.get(SESSION_USER)
+    user = session.get(User, uid) if uid else None
+    if user is None or not user.is_active:
+        raise LoginRequired()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+CsrfField = Annotated[str | None, Form(alias=CSRF_FIELD)]
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    db = db or Database.from_settings(settings)
+    store = LocalArtifactStore(settings.evidence_dir)
+    app = FastAPI(title="kuzet review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key(),
+        session_cookie="kuzet_session",
+        max_age=SESSION_MAX_AGE,
+        same_site="strict",
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(t=t, localized=localized, languages=LANGUAGES)
+    app.state.settings, app.state.db = settings, db
+
+    def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+        lang = lang_of(request)
+        response = templates.TemplateResponse(
+            request,
+            name,
+            {"lang": lang, "csrf": csrf_token(request), "csrf_field": CSRF_FIELD, **ctx},
+            status_code=status_code,
+        )
+        if request.query_params.get("lang") in LANGUAGES:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict")
+        return response
+
+    def check_csrf(request: Request, token: str | None) -> None:
+        if not csrf_valid(request, token):
+            raise HTTPException(status_code=403, detail=t("error.csrf", lang_of(request)))
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _exc: LoginRequired) -> Response:
+        if request.method == "GET":
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        return Response("login required", status_code=401)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # ------------------------------------------------------------------ login
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+        return render(request, "login.html", next=next, error=None)
+
+    @app.post("/login")
+    def login(
+        request: Request,
+        session: DB,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        csrf_token_: CsrfField = None,
+        next: Annotated[str, Form()] = "/",  # noqa: A002
+    ) -> Response:
+        check_csrf(request, csrf_token_)
+        user = authenticate(session, username, password)
+        if user is None:
+            audit.record(session, action="auth.login_failed", object_type="user",
+                         object_id=username[:100], actor="anonymous")
+            return render(request, "login.html", status_code=401, next=next,
+                          error=t("login.failed", lang_of(request)))
+        request.session.clear()
+        request.session[SESSION_USER] = user.id
+        audit.record(session, action="auth.login", object_type="user", object_id=user.id, user=user)
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        return RedirectResponse(target, status_code=303)
+
+    @app.post("/logout")
+    def logout(
+        request: Request, csrf_token_: CsrfField = None
+    ) -> Response:
+        check_csrf(request, csrf_token_)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # ------------------------------------------------------------------ queue
+
+    @app.get("/", response_class=HTMLResponse)
+    def queue(
+        request: Request,
+        session: DB,
+        user: CurrentUser,
+        status: str = "pending",
+        violation_type: str = "",
+    ) -> HTMLResponse:
+        query = select(Detection).options(
+            selectinload(Detection.page), selectinload(Detection.capture)
+        )
+        if status in {s.value for s in DetectionStatus}:
+            query = query.where(Detection.status == DetectionStatus(status))
+        if violation_type:
+            query = query.where(Detection.violation_type == violation_type)
+        detections = sorted(
+            session.scalars(query.order_by(Detection.id.desc()).limit(500)),
+            key=lambda d: (-SEVERITY_ORDER.get(d.severity, 0), -d.score, -d.id),
+        )
+        types = session.execute(
+            select(Detection.violation_type, func.max(Detection.violation_type_title))
+            .group_by(Detection.violation_type)
+        ).all()
+        return render(request, "queue.html", user=user, detections=detections, status=status,
+                      violation_type=violation_type, types=types)
+
+    def _detection(session: Session, detection_id: int) -> Detection:
+        det = session.get(
+            Detection, detection_id,
+            options=[selectinload(Detection.page),
+                     selectinload(Detection.capture).selectinload(Capture.artifacts),
+                     selectinload(Detection.decided_by)],
+        )
+        if det is None:
+            raise HTTPException(status_code=404)
+        return det
+
+    @app.get("/detections/{detection_id}", response_class=HTMLResponse)
+    def detection_detail(request: Request, session: DB, user: CurrentUser, detection_id: int) -> HTMLResponse:
+        det = _detection(session, detection_id)
+        audit.record(session, action="evidence.viewed", object_type="detection",
+                     object_id=det.id, user=user)
+        return render(request, "detection.html", user=user, d=det, error=None)
+
+    def _decide(request: Request, session: Session, user: User, detection_id: int,
+                confirm: bool, reason: str | None, token: str | None) -> Response:
+        check_csrf(request, token)
+        det = _detection(session, detection_id)
+        try:
+            decide(session, det, user=user, confirm=confirm, reason=reason)
+        except DecisionError as exc:
+            return render(request, "detection.html", status_code=400, user=user, d=det,
+                          error=t(exc.code, lang_of(request)))
+        return RedirectResponse(f"/detections/{det.id}?done={'confirmed' if confirm else 'rejected'}",
+                                status_code=303)
+
+    @app.post("/detections/{detection_id}/confirm")
+    def confirm(request: Request, session: DB, user: CurrentUser, detection_id: int,
+                csrf_token_: CsrfField = None) -> Response:
+        return _decide(request, session, user, detection_id, True, None, csrf_token_)
+
+    @app.post("/detections/{detection_id}/reject")
+    def reject(request: Request, session: DB, user: CurrentUser, detection_id: int,
+               reason: Annotated[str, Form()] = "",
+               csrf_token_: CsrfField = None) -> Response:
+        return _decide(request, session, user, detection_id, False, reason, csrf_token_)
+
+    # ------------------------------------------------------------------ evidence
+
+    @app.get("/evidence/{sha256}")
+    def evidence(session: DB, user: CurrentUser, sha256: str) -> Response:
+        art = session.scalars(select(Artifact).where(Artifact.sha256 == sha256)).first()
+        if art is None:
+            raise HTTPException(status_code=404)
+        try:
+            data = store.open_bytes(sha256)
+        except FileNotFoundError as exc:
+            raise HTTPException(status_code=410, detail="artifact missing from the store") from exc
+        if art.media_type.startswith("image/"):
+            return Response(data, media_type=art.media_type)
+        # Captured HTML is evidence, never a page to render: download it as text.
+        return Response(data, media_type="text/plain; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{sha256}.{art.kind}.txt"',
+            "Content-Security-Policy": "sandbox",
+        })
+
+    # ------------------------------------------------------------------ notices
+
+    @app.get("/notices", response_class=HTMLResponse)
+    def notices(request: Request, session: DB, user: CurrentUser) -> HTMLResponse:
+        rows = session.execute(
+            select(Notice, func.count(NoticeFact.id)).outerjoin(NoticeFact)
+            .group_by(Notice.id).order_by(Notice.id.desc())
+        ).all()
+        confirmed_open = session.scalar(
+            select(func.count(Detection.id)).where(
+                Detection.status == DetectionStatus.CONFIRMED, Detection.notice_fact_id.is_(None)
+            )
+        )
+        return render(request, "notices.html", user=user, rows=rows, confirmed_open=confirmed_open,
+                      message=request.query_params.get("built"))
+
+    @app.post("/notices/build")
+    def notices_build(request: Request, session: DB, user: CurrentUser,
+                      csrf_token_: CsrfField = None) -> Response:
+        check_csrf(request, csrf_token_)
+        result = build_drafts(session, authority=settings.authority, user=user)
+        return RedirectResponse(f"/notices?built={len(result.notices)}", status_code=303)
+
+    @app.get("/notices/{notice_id}", response_class=HTMLResponse)
+    def notice_detail(request: Request, session: DB, user: CurrentUser, notice_id: int) -> HTMLResponse:
+        notice = session.get(Notice, notice_id, options=[selectinload(Notice.facts)])
+        if notice is None:
+            raise HTTPException(status_code=404)
+        return render(request, "notice.html", user=user, n=notice)
+
+    @app.get("/notices/{notice_id}/export.{fmt}")
+    def notice_export(session: DB, user: CurrentUser, notice_id: int, fmt: str) -> Response:
+        try:
+            data = render_notice(session, store, notice_id, fmt)
+        except ExportError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+        audit.record(session, action="notice.exported", object_type="notice", object_id=notice_id,
+                     user=user, details={"format": fmt})
+        media = {"pdf": "application/pdf", "json": "application/json"}[fmt]
+        return Response(data, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="notice-{notice_id}.{fmt}"'})
+
+    return app

@@ -1,0 +1,45 @@
+"""Login sessions, CSRF tokens and response headers for the review UI."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import Request
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+SESSION_USER = "uid"
+SESSION_CSRF = "csrf"
+CSRF_FIELD = "csrf_token"
+
+# No script anywhere in the UI; captured HTML is never rendered, only screenshots and
+# escaped text, so a page's own <script> can never run in a reviewer's browser.
+CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(SESSION_CSRF)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[SESSION_CSRF] = token
+    return str(token)
+
+
+def csrf_valid(request: Request, submitted: str | None) -> bool:
+    expected = request.session.get(SESSION_CSRF)
+    return bool(expected and submitted and hmac.compare_digest(str(expected), submitted))
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
