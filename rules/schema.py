@@ -10,13 +10,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Severity = Literal["low", "medium", "high", "critical"]
 Scope = Literal["url", "title", "text", "html"]
 SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"regex does not compile: {exc}") from exc
+    return pattern
+
+
+Pattern = Annotated[str, AfterValidator(_compiles)]
 
 
 class Localized(BaseModel):
@@ -51,7 +62,7 @@ class Rule(BaseModel):
     severity: Severity
     scope: list[Scope] = Field(default_factory=lambda: ["title", "text"], min_length=1)
     keywords: list[str] = Field(default_factory=list)
-    regex: list[str] = Field(default_factory=list)
+    regex: list[Pattern] = Field(default_factory=list)
     min_matches: int = Field(default=1, ge=1)
     enabled: bool = True
     tests: RuleTests
@@ -62,16 +73,6 @@ class Rule(BaseModel):
         for i, kw in enumerate(v):
             if not kw.strip(" *"):
                 raise ValueError(f"keyword {i + 1} is blank")
-        return v
-
-    @field_validator("regex")
-    @classmethod
-    def _regex_compiles(cls, v: list[str]) -> list[str]:
-        for i, pattern in enumerate(v):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"regex {i + 1} does not compile: {exc}") from exc
         return v
 
     @model_validator(mode="after")

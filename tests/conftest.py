@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+from kuzet.config import Settings  # noqa: E402
+from kuzet.db import Database  # noqa: E402
+from kuzet.sites import SiteServer, demo_server  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parent / "sample_data"
+CHROMIUM = Settings.from_env({}).chromium_path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: needs Debian's Chromium")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"KUZET_HOME": str(tmp_path / "home"), "KUZET_CHROMIUM": CHROMIUM})
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database.from_settings(settings)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_site() -> Iterator[SiteServer]:
+    with SiteServer({"site": SAMPLE / "site"}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def demo_sites() -> Iterator[SiteServer]:
+    with demo_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run ./scripts/setup")
+    return CHROMIUM

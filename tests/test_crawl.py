@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import shutil
+import socket
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from crawler import settings as crawl_settings
+from crawler.runner import CrawlError, run_crawl
+from kuzet.models import Capture, CrawlRun, CrawlStatus, Detection, FetchStatus, Page, Source
+from rules.loader import RulePackError
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def add_source(db, name: str, url: str, **kw) -> None:
+    with db.session() as s:
+        s.add(Source(name=name, start_url=url, allow_private=True, **kw))
+
+
+def test_monitoring_crawler_exposes_no_consoles() -> None:
+    assert crawl_settings.TELNETCONSOLE_ENABLED is False
+    assert crawl_settings.REMOTE_CONTROL_ENABLED is False
+    assert crawl_settings.ROBOTSTXT_OBEY is True
+
+
+def test_crawl_stores_pages_flags_violations_and_survives_bad_sources(settings, db, sample_site) -> None:
+    add_source(db, "sample", sample_site.urls["site"], max_depth=2)
+    add_source(db, "down", f"http://127.0.0.1:{closed_port()}/")
+    result = run_crawl(settings, db)
+    assert result.returncode == 0
+    with db.session() as s:
+        runs = {r.source.name: r for r in s.scalars(select(CrawlRun))}
+        assert runs["sample"].status == CrawlStatus.SUCCEEDED
+        assert runs["down"].status == CrawlStatus.SUCCEEDED  # the crawl ran; its one fetch failed
+        pages = {
+            p.url.split("/", 3)[-1]: p
+            for p in s.scalars(select(Page).where(Page.source_id == runs["sample"].source_id))
+        }
+        ok = {k for k, p in pages.items() if p.fetch_status == FetchStatus.OK}
+        assert ok == {"", "articles/clean.html", "articles/casino.html", "deep/level1.html", "deep/level2.html"}
+        assert pages["articles/missing.html"].fetch_status == FetchStatus.FAILED
+        assert pages["articles/missing.html"].http_status == 404
+        down = [p for p in s.scalars(select(Page).where(Page.source_id == runs["down"].source_id))]
+        assert len(down) == 1 and down[0].fetch_status == FetchStatus.FAILED
+        assert "Connection" in down[0].error or "refused" in down[0].error.lower()
+        # depth 2 stops before level3; the PDF link and the foreign host are never fetched
+        assert "deep/level3.html" not in pages and "files/report.pdf" not in pages
+        assert all(p.server_ip == "127.0.0.1" and p.protocol == "HTTP/1.1" for p in pages.values() if p.http_status)
+        flagged = {d.page.url.split("/", 3)[-1] for d in s.scalars(select(Detection))}
+        assert flagged == {"articles/casino.html"}
+        assert len(s.scalars(select(Capture)).all()) == 1
+
+
+def test_recrawl_of_unchanged_site_adds_no_rows(settings, db, sample_site) -> None:
+    add_source(db, "sample", sample_site.urls["site"], max_depth=2)
+    run_crawl(settings, db)
+    with db.session() as s:
+        before = (len(s.scalars(select(Page.id).where(Page.fetch_status == FetchStatus.OK)).all()),
+                  len(s.scalars(select(Detection.id)).all()))
+    run_crawl(settings, db)
+    with db.session() as s:
+        after = (len(s.scalars(select(Page.id).where(Page.fetch_status == FetchStatus.OK)).all()),
+                 len(s.scalars(select(Detection.id)).all()))
+    assert before == after
+
+
+def test_invalid_pack_means_nothing_is_crawled(settings, db, sample_site, tmp_path) -> None:
+    bad = tmp_path / "packs"
+    shutil.copytree(settings.rules_dir, bad)
+    (bad / "drugs.yaml").write_text(
+        (bad / "drugs.yaml").read_text(encoding="utf-8").replace("severity: critical", "severity: extreme"),
+        encoding="utf-8",
+    )
+    add_source(db, "sample", sample_site.urls["site"])
+    with pytest.raises(RulePackError, match=r"drugs\.yaml:\d+: defaults|drugs\.yaml:\d+: rules\[0\]\.severity"):
+        run_crawl(replace(settings, rules_dir=bad), db)
+    with db.session() as s:
+        assert s.scalars(select(CrawlRun)).all() == []
+        assert s.scalars(select(Page)).all() == []
+
+
+def test_unknown_source_is_an_error(settings, db) -> None:
+    with pytest.raises(CrawlError, match="unknown source"):
+        run_crawl(settings, db, ["nope"])
