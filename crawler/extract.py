@@ -8,9 +8,38 @@ import lxml.etree
 import lxml.html
 
 _BLOCK = {
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
-    "table", "section", "article", "header", "footer", "nav", "aside", "main", "form",
-    "label", "button", "blockquote", "pre", "dd", "dt", "option", "figcaption",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "main",
+    "form",
+    "label",
+    "button",
+    "blockquote",
+    "pre",
+    "dd",
+    "dt",
+    "option",
+    "figcaption",
 }
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
@@ -26,7 +55,9 @@ def extract(html: str) -> tuple[str, str]:
         return "", ""
     title_el = root.find(".//title")
     title = _SPACES.sub(" ", title_el.text_content()).strip() if title_el is not None else ""
-    lxml.etree.strip_elements(root, "script", "style", "noscript", "template", "title", with_tail=False)
+    lxml.etree.strip_elements(
+        root, "script", "style", "noscript", "template", "title", with_tail=False
+    )
     for el in root.iter():
         if isinstance(el.tag, str) and el.tag.lower() in _BLOCK:
             el.tail = "\n" + (el.tail or "")

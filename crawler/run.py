@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import crawler  # noqa: F401  (sets offline tldextract before Scrapy is imported)
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.project import get_project_settings
@@ -32,7 +31,9 @@ def _finish_run(crawler: Crawler, run_id: int) -> None:
             run.status = CrawlStatus.SUCCEEDED if reason == "finished" else CrawlStatus.FAILED
             if reason != "finished":
                 run.error = f"spider closed: {reason}"
-            run.stats = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in stats.items()}
+            run.stats = {
+                k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in stats.items()
+            }
 
     crawler.signals.connect(on_closed, signal=signals.spider_closed, weak=False)
 

@@ -61,8 +61,16 @@ def run_crawl(
     log_file = log_dir / f"crawl-{run_ids[0]}.log"
     env = {**os.environ, **settings.to_env(), "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.run", *map(str, run_ids), "--log-file", str(log_file),
-         "--log-level", log_level],
+        [
+            sys.executable,
+            "-m",
+            "crawler.run",
+            *map(str, run_ids),
+            "--log-file",
+            str(log_file),
+            "--log-level",
+            log_level,
+        ],
         env=env,
         capture_output=True,
         text=True,

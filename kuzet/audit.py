@@ -76,7 +76,9 @@ def verify_chain(session: Session) -> list[str]:
             "details": ev.details,
         }
         if ev.prev_hash != prev:
-            problems.append(f"audit event {ev.id}: previous-hash link broken (entry removed or reordered)")
+            problems.append(
+                f"audit event {ev.id}: previous-hash link broken (entry removed or reordered)"
+            )
         if _digest(ev.prev_hash, payload) != ev.hash:
             problems.append(f"audit event {ev.id}: content does not match its hash (altered)")
         prev = ev.hash

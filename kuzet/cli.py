@@ -20,7 +20,9 @@ from kuzet.i18n import localized, t
 from kuzet.models import Notice, Role, Source, User
 from rules.loader import RulePackError
 
-app = typer.Typer(help="kuzet — monitoring, evidence capture and Form 2 notices.", no_args_is_help=True)
+app = typer.Typer(
+    help="kuzet — monitoring, evidence capture and Form 2 notices.", no_args_is_help=True
+)
 rules_app = typer.Typer(help="Rule packs: validate and test.", no_args_is_help=True)
 sources_app = typer.Typer(help="Watched sources.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -85,7 +87,9 @@ def main_callback(
 @app.command()
 def demo(
     ctx: typer.Context,
-    serve: Annotated[bool, typer.Option("--serve", help="Keep the review UI running afterwards.")] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep the review UI running afterwards.")
+    ] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
@@ -102,20 +106,33 @@ def demo(
     table = Table(title=t("demo.summary", lang), show_lines=False)
     table.add_column("")
     table.add_column("", justify="right")
-    table.add_row(t("demo.pages", lang), f"{result.pages} ({t('demo.failed_fetches', lang)}: {result.failed_fetches})")
+    table.add_row(
+        t("demo.pages", lang),
+        f"{result.pages} ({t('demo.failed_fetches', lang)}: {result.failed_fetches})",
+    )
     for vtype, n in result.detections.items():
         table.add_row(f"{t('demo.detections', lang)}: {vtype}", str(n))
-    table.add_row(t("demo.captures", lang), f"{result.captures_succeeded} / {result.captures_failed}")
+    table.add_row(
+        t("demo.captures", lang), f"{result.captures_succeeded} / {result.captures_failed}"
+    )
     table.add_row(t("demo.notices", lang), str(len(result.notices)))
     console.print(table)
     for n in result.notices:
         console.print(f"  #{n['id']}: {n['pdf']}\n       {n['json']}", highlight=False)
     console.print(t("demo.summary_file", lang, path=result.summary_path), highlight=False)
     if serve:
-        _serve(c, host, port, banner=t(
-            "demo.serving", lang, url=f"http://{host}:{port}/", user=result.officer,
-            password=result.officer_password,
-        ))
+        _serve(
+            c,
+            host,
+            port,
+            banner=t(
+                "demo.serving",
+                lang,
+                url=f"http://{host}:{port}/",
+                user=result.officer,
+                password=result.officer_password,
+            ),
+        )
 
 
 def _serve(c: Ctx, host: str, port: int, banner: str | None = None) -> None:
@@ -140,7 +157,9 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None
 @app.command()
 def crawl(
     ctx: typer.Context,
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Source name (repeatable).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Source name (repeatable).")
+    ] = None,
 ) -> None:
     """Crawl sources (all enabled ones by default), evaluate rules, queue captures."""
     from crawler.runner import CrawlError, run_crawl
@@ -157,8 +176,14 @@ def crawl(
         for run in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(result.run_ids))):
             st = run.stats
             det = sum(v for k, v in st.items() if k.startswith("kuzet/detections/"))
-            table.add_row(str(run.id), run.source.name, run.status.value,
-                          str(st.get("item_scraped_count", 0)), str(st.get("kuzet/pages/failed", 0)), str(det))
+            table.add_row(
+                str(run.id),
+                run.source.name,
+                run.status.value,
+                str(st.get("item_scraped_count", 0)),
+                str(st.get("kuzet/pages/failed", 0)),
+                str(det),
+            )
     console.print(table)
     console.print(f"log: {result.log_file}", highlight=False)
     if result.returncode != 0:
@@ -190,7 +215,9 @@ def rules_validate(ctx: typer.Context, directory: Path | None = None) -> None:
         rs = load_rules(directory or c.settings.rules_dir)
     except RulePackError as exc:
         raise fail(str(exc)) from exc
-    console.print(f"{len(rs.rules)} rules OK ({directory or c.settings.rules_dir})", highlight=False)
+    console.print(
+        f"{len(rs.rules)} rules OK ({directory or c.settings.rules_dir})", highlight=False
+    )
 
 
 @rules_app.command("test")
@@ -207,7 +234,10 @@ def rules_test(ctx: typer.Context, directory: Path | None = None) -> None:
     count, failures = run_inline_tests(rs)
     for f in failures:
         what = "should match" if f.kind == "match" else "should NOT match"
-        err.print(f"[red]FAIL[/] {f.rule_id} ({rs.sources[f.rule_id]}): {what}: {f.text!r}", highlight=False)
+        err.print(
+            f"[red]FAIL[/] {f.rule_id} ({rs.sources[f.rule_id]}): {what}: {f.text!r}",
+            highlight=False,
+        )
     if failures:
         raise fail(t("cli.rules_failed", c.lang, n=len(failures)))
     console.print(t("cli.rules_ok", c.lang, n=len(rs.rules), tests=count))
@@ -231,8 +261,15 @@ def sources_add(
     with c.db.session() as session:
         if session.scalar(select(Source.id).where(Source.name == name)):
             raise fail(f"source {name!r} already exists")
-        session.add(Source(name=name, start_url=url, max_depth=depth, max_pages=max_pages,
-                           allow_private=allow_private))
+        session.add(
+            Source(
+                name=name,
+                start_url=url,
+                max_depth=depth,
+                max_pages=max_pages,
+                allow_private=allow_private,
+            )
+        )
     console.print(f"added {name}")
 
 
@@ -242,7 +279,9 @@ def sources_list(ctx: typer.Context) -> None:
     table = Table("name", "kind", "url", "depth", "max pages", "enabled")
     with c.db.session() as session:
         for s in session.scalars(select(Source).order_by(Source.name)):
-            table.add_row(s.name, s.kind, s.start_url, str(s.max_depth), str(s.max_pages), str(s.enabled))
+            table.add_row(
+                s.name, s.kind, s.start_url, str(s.max_depth), str(s.max_pages), str(s.enabled)
+            )
     console.print(table)
 
 
@@ -275,8 +314,16 @@ def users_add(
         password = sys.stdin.readline().rstrip("\n")
     try:
         with c.db.session() as session:
-            create_user(session, username, password, role=role, full_name=full_name,
-                        email=email, phone=phone, position=position)
+            create_user(
+                session,
+                username,
+                password,
+                role=role,
+                full_name=full_name,
+                email=email,
+                phone=phone,
+                position=position,
+            )
     except UserError as exc:
         raise fail(str(exc)) from exc
     console.print(f"added {username} ({role.value})")
@@ -288,8 +335,13 @@ def users_list(ctx: typer.Context) -> None:
     table = Table("username", "role", "full name", "active", "last login")
     with c.db.session() as session:
         for u in session.scalars(select(User).order_by(User.username)):
-            table.add_row(u.username, u.role.value, u.full_name, str(u.is_active),
-                          u.last_login_at.isoformat() if u.last_login_at else "—")
+            table.add_row(
+                u.username,
+                u.role.value,
+                u.full_name,
+                str(u.is_active),
+                u.last_login_at.isoformat() if u.last_login_at else "—",
+            )
     console.print(table)
 
 
@@ -319,11 +371,19 @@ def notices_list(ctx: typer.Context) -> None:
     table = Table("id", "status", "violation type", "facts", "created (UTC)")
     with c.db.session() as session:
         rows = session.execute(
-            select(Notice, func.count(NoticeFact.id)).outerjoin(NoticeFact).group_by(Notice.id).order_by(Notice.id)
+            select(Notice, func.count(NoticeFact.id))
+            .outerjoin(NoticeFact)
+            .group_by(Notice.id)
+            .order_by(Notice.id)
         ).all()
         for n, facts in rows:
-            table.add_row(str(n.id), t(f"notice.status.{n.status.value}", c.lang),
-                          localized(n.violation_type_title, c.lang), str(facts), n.created_at.isoformat())
+            table.add_row(
+                str(n.id),
+                t(f"notice.status.{n.status.value}", c.lang),
+                localized(n.violation_type_title, c.lang),
+                str(facts),
+                n.created_at.isoformat(),
+            )
     console.print(table)
 
 
@@ -331,8 +391,10 @@ def notices_list(ctx: typer.Context) -> None:
 def notices_export(
     ctx: typer.Context,
     notice_id: Annotated[int, typer.Argument(metavar="ID")],
-    format: Annotated[str, typer.Option("--format", "-f", help="pdf or json")] = "pdf",  # noqa: A002
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("notice.pdf"),
+    format: Annotated[str, typer.Option("--format", "-f", help="pdf or json")] = "pdf",
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path(
+        "notice.pdf"
+    ),
 ) -> None:
     """Write a notice as PDF (Form 2, kk + ru, with the screenshot annex) or JSON."""
     from evidence.store import LocalArtifactStore
@@ -341,7 +403,9 @@ def notices_export(
     c = _ctx(ctx)
     try:
         with c.db.session() as session:
-            data = render_notice(session, LocalArtifactStore(c.settings.evidence_dir), notice_id, format)
+            data = render_notice(
+                session, LocalArtifactStore(c.settings.evidence_dir), notice_id, format
+            )
     except ExportError as exc:
         raise fail(str(exc)) from exc
     except FileNotFoundError as exc:

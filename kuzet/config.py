@@ -20,7 +20,9 @@ class Settings:
     home: Path
     database_url: str
     chromium_path: str = DEFAULT_CHROMIUM
-    rules_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "rules" / "packs")
+    rules_dir: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "rules" / "packs"
+    )
     language: str = "kk"
     authority: str = ""
     capture_concurrency: int = 2

@@ -82,8 +82,13 @@ def demo_officer(db: Database, demo_dir: Path) -> tuple[str, str]:
             user.password_hash = hash_password(password)
         else:
             create_user(
-                session, DEMO_OFFICER, password, role=Role.OFFICER,
-                full_name="Демо Офицер", position="Бас маман (демо)", actor="kuzet demo",
+                session,
+                DEMO_OFFICER,
+                password,
+                role=Role.OFFICER,
+                full_name="Демо Офицер",
+                position="Бас маман (демо)",
+                actor="kuzet demo",
             )
     demo_dir.mkdir(parents=True, exist_ok=True)
     cred_file.write_text(json.dumps({"username": DEMO_OFFICER, "password": password}))
@@ -159,10 +164,15 @@ def run_demo(settings: Settings, db: Database, server: SiteServer | None = None)
             if det.status == DetectionStatus.PENDING:
                 decide(session, det, user=officer, confirm=True, via="kuzet demo")
         audit.record(
-            session, action="demo.auto_confirmed", object_type="crawl_run",
-            object_id=",".join(map(str, crawl.run_ids)), user=officer,
-            details={"note": "detections confirmed automatically by the demo officer",
-                     "detections": [d.id for d in detections]},
+            session,
+            action="demo.auto_confirmed",
+            object_type="crawl_run",
+            object_id=",".join(map(str, crawl.run_ids)),
+            user=officer,
+            details={
+                "note": "detections confirmed automatically by the demo officer",
+                "detections": [d.id for d in detections],
+            },
         )
         built = build_drafts(session, authority=settings.authority or DEMO_AUTHORITY, user=officer)
         notice_ids = [n.id for n in built.notices]

@@ -9,7 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, dict[str, str]] = {
-    "app.title": {"kk": "Күзет — мониторинг", "ru": "Күзет — мониторинг", "en": "Kuzet — monitoring"},
+    "app.title": {
+        "kk": "Күзет — мониторинг",
+        "ru": "Күзет — мониторинг",
+        "en": "Kuzet — monitoring",
+    },
     "nav.queue": {"kk": "Тексеру кезегі", "ru": "Очередь проверки", "en": "Review queue"},
     "nav.notices": {"kk": "Хабарламалар", "ru": "Уведомления", "en": "Notices"},
     "nav.logout": {"kk": "Шығу", "ru": "Выйти", "en": "Log out"},
@@ -22,7 +26,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Неверное имя пользователя или пароль.",
         "en": "Wrong username or password.",
     },
-    "queue.title": {"kk": "Анықталған материалдар", "ru": "Выявленные материалы", "en": "Detections"},
+    "queue.title": {
+        "kk": "Анықталған материалдар",
+        "ru": "Выявленные материалы",
+        "en": "Detections",
+    },
     "queue.empty": {"kk": "Кезек бос.", "ru": "Очередь пуста.", "en": "The queue is empty."},
     "queue.filter": {"kk": "Сүзгі", "ru": "Фильтр", "en": "Filter"},
     "queue.all": {"kk": "Барлығы", "ru": "Все", "en": "All"},
@@ -47,7 +55,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "detail.rule": {"kk": "Ереже", "ru": "Правило", "en": "Rule"},
     "detail.rule_version": {"kk": "Нұсқасы", "ru": "Версия", "en": "Version"},
     "detail.legal_norm": {"kk": "Заң нормасы", "ru": "Норма закона", "en": "Legal norm"},
-    "detail.capture": {"kk": "Түсірілім деректері", "ru": "Данные снимка", "en": "Capture metadata"},
+    "detail.capture": {
+        "kk": "Түсірілім деректері",
+        "ru": "Данные снимка",
+        "en": "Capture metadata",
+    },
     "detail.capture_failed": {
         "kk": "Скриншот түсірілмеді",
         "ru": "Скриншот не снят",
@@ -57,7 +69,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "detail.http_status": {"kk": "HTTP коды", "ru": "Код HTTP", "en": "HTTP status"},
     "detail.server_ip": {"kk": "Сервер IP", "ru": "IP сервера", "en": "Server IP"},
     "detail.protocol": {"kk": "Хаттама", "ru": "Протокол", "en": "Protocol"},
-    "detail.captured_at": {"kk": "Түсірілген уақыты (UTC)", "ru": "Время снимка (UTC)", "en": "Captured at (UTC)"},
+    "detail.captured_at": {
+        "kk": "Түсірілген уақыты (UTC)",
+        "ru": "Время снимка (UTC)",
+        "en": "Captured at (UTC)",
+    },
     "detail.browser": {"kk": "Браузер", "ru": "Браузер", "en": "Browser"},
     "detail.sha256": {"kk": "SHA-256", "ru": "SHA-256", "en": "SHA-256"},
     "detail.size": {"kk": "Көлемі, байт", "ru": "Размер, байт", "en": "Size, bytes"},
@@ -89,7 +105,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "flash.confirmed": {"kk": "Расталды.", "ru": "Подтверждено.", "en": "Confirmed."},
     "flash.rejected": {"kk": "Қабылданбады.", "ru": "Отклонено.", "en": "Rejected."},
-    "notices.title": {"kk": "Хабарламалар (2-нысан)", "ru": "Уведомления (форма 2)", "en": "Notices (Form 2)"},
+    "notices.title": {
+        "kk": "Хабарламалар (2-нысан)",
+        "ru": "Уведомления (форма 2)",
+        "en": "Notices (Form 2)",
+    },
     "notices.build": {
         "kk": "Расталғандардан жобаларды құру",
         "ru": "Собрать проекты из подтверждённых",
@@ -117,19 +137,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} rule examples failed.",
     },
     "cli.exported": {"kk": "Жазылды: {path}", "ru": "Записано: {path}", "en": "Written: {path}"},
-    "cli.not_found": {"kk": "Табылмады: {what}", "ru": "Не найдено: {what}", "en": "Not found: {what}"},
+    "cli.not_found": {
+        "kk": "Табылмады: {what}",
+        "ru": "Не найдено: {what}",
+        "en": "Not found: {what}",
+    },
     "demo.pages": {"kk": "Жүктелген беттер", "ru": "Загружено страниц", "en": "Pages crawled"},
-    "demo.failed_fetches": {"kk": "оның ішінде сәтсіз", "ru": "из них с ошибкой", "en": "of which failed"},
+    "demo.failed_fetches": {
+        "kk": "оның ішінде сәтсіз",
+        "ru": "из них с ошибкой",
+        "en": "of which failed",
+    },
     "demo.detections": {"kk": "Анықталды", "ru": "Выявлено", "en": "Detections"},
-    "demo.captures": {"kk": "Скриншоттар: сәтті / сәтсіз", "ru": "Скриншоты: успешно / ошибка", "en": "Captures: ok / failed"},
-    "demo.notices": {"kk": "Хабарлама жобалары", "ru": "Проекты уведомлений", "en": "Draft notices"},
+    "demo.captures": {
+        "kk": "Скриншоттар: сәтті / сәтсіз",
+        "ru": "Скриншоты: успешно / ошибка",
+        "en": "Captures: ok / failed",
+    },
+    "demo.notices": {
+        "kk": "Хабарлама жобалары",
+        "ru": "Проекты уведомлений",
+        "en": "Draft notices",
+    },
     "demo.summary": {"kk": "Демо нәтижесі", "ru": "Итоги демо", "en": "Demo summary"},
     "demo.serving": {
         "kk": "Тексеру интерфейсі: {url}  (кіру: {user} / {password})",
         "ru": "Интерфейс проверки: {url}  (вход: {user} / {password})",
         "en": "Review UI: {url}  (login: {user} / {password})",
     },
-    "demo.summary_file": {"kk": "Қорытынды JSON: {path}", "ru": "Итоговый JSON: {path}", "en": "Summary JSON: {path}"},
+    "demo.summary_file": {
+        "kk": "Қорытынды JSON: {path}",
+        "ru": "Итоговый JSON: {path}",
+        "en": "Summary JSON: {path}",
+    },
     "lang.name": {"kk": "Қазақша", "ru": "Русский", "en": "English"},
 }
 

@@ -28,7 +28,8 @@ from kuzet.db import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    # SQLAlchemy reads this mapping off the class; it is never mutated.
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -199,7 +200,9 @@ class Capture(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
-    status: Mapped[CaptureStatus] = mapped_column(_enum(CaptureStatus), default=CaptureStatus.QUEUED)
+    status: Mapped[CaptureStatus] = mapped_column(
+        _enum(CaptureStatus), default=CaptureStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)

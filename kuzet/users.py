@@ -53,7 +53,11 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, action="user.created", object_type="user", object_id=user.id, actor=actor,
+        session,
+        action="user.created",
+        object_type="user",
+        object_id=user.id,
+        actor=actor,
         details={"username": username, "role": role.value},
     )
     return user

@@ -45,7 +45,10 @@ def build_drafts(
     detections = session.scalars(
         select(Detection)
         .where(Detection.status == DetectionStatus.CONFIRMED, Detection.notice_fact_id.is_(None))
-        .options(selectinload(Detection.page), selectinload(Detection.capture).selectinload(Capture.artifacts))
+        .options(
+            selectinload(Detection.page),
+            selectinload(Detection.capture).selectinload(Capture.artifacts),
+        )
         .order_by(Detection.id)
     ).all()
     groups: dict[tuple[str, str], list[Detection]] = defaultdict(list)

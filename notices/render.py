@@ -58,8 +58,12 @@ def notice_document(notice: Notice) -> dict[str, Any]:
                 "captured_at": _iso(fact.captured_at),
                 "screenshot_sha256": fact.screenshot_sha256,
                 "detections": [
-                    {"id": d.id, "rule_id": d.rule_id, "rule_version": d.rule_version,
-                     "rule_fingerprint": d.rule_fingerprint}
+                    {
+                        "id": d.id,
+                        "rule_id": d.rule_id,
+                        "rule_version": d.rule_version,
+                        "rule_fingerprint": d.rule_fingerprint,
+                    }
                     for d in fact.detections
                 ],
             }
@@ -104,9 +108,14 @@ class PdfRenderer(NoticeRenderer):
         for fact in doc["facts"]:
             sha = fact["screenshot_sha256"]
             if sha and sha not in shots:
-                shots[sha] = "data:image/png;base64," + base64.b64encode(store.open_bytes(sha)).decode()
+                shots[sha] = (
+                    "data:image/png;base64," + base64.b64encode(store.open_bytes(sha)).decode()
+                )
         return self.env.get_template("form2.html").render(
-            doc=doc, forms=FORM2, languages=self.languages, shots=shots,
+            doc=doc,
+            forms=FORM2,
+            languages=self.languages,
+            shots=shots,
             is_draft=notice.status.value == "draft",
         )
 

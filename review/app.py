@@ -112,7 +112,16 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired) -> Response:
         if request.method == "GET":
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            if request.query_params.get("lang") in LANGUAGES:
+                response.set_cookie(
+                    LANG_COOKIE,
+                    request.query_params["lang"],
+                    max_age=365 * 86400,
+                    samesite="strict",
+                )
+            return response
         return Response("login required", status_code=401)
 
     @app.get("/healthz")
@@ -122,7 +131,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     # ------------------------------------------------------------------ login
 
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    def login_form(request: Request, next: str = "/") -> HTMLResponse:
         return render(request, "login.html", next=next, error=None)
 
     @app.post("/login")
@@ -132,15 +141,25 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         username: Annotated[str, Form()],
         password: Annotated[str, Form()],
         csrf_token_: CsrfField = None,
-        next: Annotated[str, Form()] = "/",  # noqa: A002
+        next: Annotated[str, Form()] = "/",
     ) -> Response:
         check_csrf(request, csrf_token_)
         user = authenticate(session, username, password)
         if user is None:
-            audit.record(session, action="auth.login_failed", object_type="user",
-                         object_id=username[:100], actor="anonymous")
-            return render(request, "login.html", status_code=401, next=next,
-                          error=t("login.failed", lang_of(request)))
+            audit.record(
+                session,
+                action="auth.login_failed",
+                object_type="user",
+                object_id=username[:100],
+                actor="anonymous",
+            )
+            return render(
+                request,
+                "login.html",
+                status_code=401,
+                next=next,
+                error=t("login.failed", lang_of(request)),
+            )
         request.session.clear()
         request.session[SESSION_USER] = user.id
         audit.record(session, action="auth.login", object_type="user", object_id=user.id, user=user)
@@ -148,9 +167,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         return RedirectResponse(target, status_code=303)
 
     @app.post("/logout")
-    def logout(
-        request: Request, csrf_token_: CsrfField = None
-    ) -> Response:
+    def logout(request: Request, csrf_token_: CsrfField = None) -> Response:
         check_csrf(request, csrf_token_)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
@@ -177,51 +194,89 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             key=lambda d: (-SEVERITY_ORDER.get(d.severity, 0), -d.score, -d.id),
         )
         types = session.execute(
-            select(Detection.violation_type, func.max(Detection.violation_type_title))
-            .group_by(Detection.violation_type)
+            select(Detection.violation_type, func.max(Detection.violation_type_title)).group_by(
+                Detection.violation_type
+            )
         ).all()
-        return render(request, "queue.html", user=user, detections=detections, status=status,
-                      violation_type=violation_type, types=types)
+        return render(
+            request,
+            "queue.html",
+            user=user,
+            detections=detections,
+            status=status,
+            violation_type=violation_type,
+            types=types,
+        )
 
     def _detection(session: Session, detection_id: int) -> Detection:
         det = session.get(
-            Detection, detection_id,
-            options=[selectinload(Detection.page),
-                     selectinload(Detection.capture).selectinload(Capture.artifacts),
-                     selectinload(Detection.decided_by)],
+            Detection,
+            detection_id,
+            options=[
+                selectinload(Detection.page),
+                selectinload(Detection.capture).selectinload(Capture.artifacts),
+                selectinload(Detection.decided_by),
+            ],
         )
         if det is None:
             raise HTTPException(status_code=404)
         return det
 
     @app.get("/detections/{detection_id}", response_class=HTMLResponse)
-    def detection_detail(request: Request, session: DB, user: CurrentUser, detection_id: int) -> HTMLResponse:
+    def detection_detail(
+        request: Request, session: DB, user: CurrentUser, detection_id: int
+    ) -> HTMLResponse:
         det = _detection(session, detection_id)
-        audit.record(session, action="evidence.viewed", object_type="detection",
-                     object_id=det.id, user=user)
+        audit.record(
+            session, action="evidence.viewed", object_type="detection", object_id=det.id, user=user
+        )
         return render(request, "detection.html", user=user, d=det, error=None)
 
-    def _decide(request: Request, session: Session, user: User, detection_id: int,
-                confirm: bool, reason: str | None, token: str | None) -> Response:
+    def _decide(
+        request: Request,
+        session: Session,
+        user: User,
+        detection_id: int,
+        confirm: bool,
+        reason: str | None,
+        token: str | None,
+    ) -> Response:
         check_csrf(request, token)
         det = _detection(session, detection_id)
         try:
             decide(session, det, user=user, confirm=confirm, reason=reason)
         except DecisionError as exc:
-            return render(request, "detection.html", status_code=400, user=user, d=det,
-                          error=t(exc.code, lang_of(request)))
-        return RedirectResponse(f"/detections/{det.id}?done={'confirmed' if confirm else 'rejected'}",
-                                status_code=303)
+            return render(
+                request,
+                "detection.html",
+                status_code=400,
+                user=user,
+                d=det,
+                error=t(exc.code, lang_of(request)),
+            )
+        return RedirectResponse(
+            f"/detections/{det.id}?done={'confirmed' if confirm else 'rejected'}", status_code=303
+        )
 
     @app.post("/detections/{detection_id}/confirm")
-    def confirm(request: Request, session: DB, user: CurrentUser, detection_id: int,
-                csrf_token_: CsrfField = None) -> Response:
+    def confirm(
+        request: Request,
+        session: DB,
+        user: CurrentUser,
+        detection_id: int,
+        csrf_token_: CsrfField = None,
+    ) -> Response:
         return _decide(request, session, user, detection_id, True, None, csrf_token_)
 
     @app.post("/detections/{detection_id}/reject")
-    def reject(request: Request, session: DB, user: CurrentUser, detection_id: int,
-               reason: Annotated[str, Form()] = "",
-               csrf_token_: CsrfField = None) -> Response:
+    def reject(
+        request: Request,
+        session: DB,
+        user: CurrentUser,
+        detection_id: int,
+        reason: Annotated[str, Form()] = "",
+        csrf_token_: CsrfField = None,
+    ) -> Response:
         return _decide(request, session, user, detection_id, False, reason, csrf_token_)
 
     # ------------------------------------------------------------------ evidence
@@ -238,36 +293,51 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         if art.media_type.startswith("image/"):
             return Response(data, media_type=art.media_type)
         # Captured HTML is evidence, never a page to render: download it as text.
-        return Response(data, media_type="text/plain; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{sha256}.{art.kind}.txt"',
-            "Content-Security-Policy": "sandbox",
-        })
+        return Response(
+            data,
+            media_type="text/plain; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{sha256}.{art.kind}.txt"',
+                "Content-Security-Policy": "sandbox",
+            },
+        )
 
     # ------------------------------------------------------------------ notices
 
     @app.get("/notices", response_class=HTMLResponse)
     def notices(request: Request, session: DB, user: CurrentUser) -> HTMLResponse:
         rows = session.execute(
-            select(Notice, func.count(NoticeFact.id)).outerjoin(NoticeFact)
-            .group_by(Notice.id).order_by(Notice.id.desc())
+            select(Notice, func.count(NoticeFact.id))
+            .outerjoin(NoticeFact)
+            .group_by(Notice.id)
+            .order_by(Notice.id.desc())
         ).all()
         confirmed_open = session.scalar(
             select(func.count(Detection.id)).where(
                 Detection.status == DetectionStatus.CONFIRMED, Detection.notice_fact_id.is_(None)
             )
         )
-        return render(request, "notices.html", user=user, rows=rows, confirmed_open=confirmed_open,
-                      message=request.query_params.get("built"))
+        return render(
+            request,
+            "notices.html",
+            user=user,
+            rows=rows,
+            confirmed_open=confirmed_open,
+            message=request.query_params.get("built"),
+        )
 
     @app.post("/notices/build")
-    def notices_build(request: Request, session: DB, user: CurrentUser,
-                      csrf_token_: CsrfField = None) -> Response:
+    def notices_build(
+        request: Request, session: DB, user: CurrentUser, csrf_token_: CsrfField = None
+    ) -> Response:
         check_csrf(request, csrf_token_)
         result = build_drafts(session, authority=settings.authority, user=user)
         return RedirectResponse(f"/notices?built={len(result.notices)}", status_code=303)
 
     @app.get("/notices/{notice_id}", response_class=HTMLResponse)
-    def notice_detail(request: Request, session: DB, user: CurrentUser, notice_id: int) -> HTMLResponse:
+    def notice_detail(
+        request: Request, session: DB, user: CurrentUser, notice_id: int
+    ) -> HTMLResponse:
         notice = session.get(Notice, notice_id, options=[selectinload(Notice.facts)])
         if notice is None:
             raise HTTPException(status_code=404)
@@ -279,10 +349,19 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             data = render_notice(session, store, notice_id, fmt)
         except ExportError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from exc
-        audit.record(session, action="notice.exported", object_type="notice", object_id=notice_id,
-                     user=user, details={"format": fmt})
+        audit.record(
+            session,
+            action="notice.exported",
+            object_type="notice",
+            object_id=notice_id,
+            user=user,
+            details={"format": fmt},
+        )
         media = {"pdf": "application/pdf", "json": "application/json"}[fmt]
-        return Response(data, media_type=media, headers={
-            "Content-Disposition": f'attachment; filename="notice-{notice_id}.{fmt}"'})
+        return Response(
+            data,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="notice-{notice_id}.{fmt}"'},
+        )
 
     return app

@@ -42,7 +42,11 @@ def decide(
         object_type="detection",
         object_id=detection.id,
         user=user,
-        details={"reason": reason, "via": via, "rule_id": detection.rule_id,
-                 "rule_version": detection.rule_version},
+        details={
+            "reason": reason,
+            "via": via,
+            "rule_id": detection.rule_id,
+            "rule_version": detection.rule_version,
+        },
     )
     return detection

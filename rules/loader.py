@@ -52,7 +52,9 @@ def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise RulePackError(path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise RulePackError(
+            path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from exc
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -78,15 +80,15 @@ def _index(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None
             key = key_node.value
             if key in seen:
                 raise RulePackError(
-                    path, key_node.start_mark.line + 1, _field(loc + (key,)), "duplicate key"
+                    path, key_node.start_mark.line + 1, _field((*loc, key)), "duplicate key"
                 )
             seen.add(key)
-            lines[loc + (key,)] = key_node.start_mark.line + 1
-            _index(path, value_node, loc + (key,), lines)
-            lines[loc + (key,)] = key_node.start_mark.line + 1
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+            _index(path, value_node, (*loc, key), lines)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(path, item, loc + (i,), lines)
+            _index(path, item, (*loc, i), lines)
 
 
 def _field(loc: Loc) -> str:

@@ -45,9 +45,9 @@ class KeywordMatcher(Matcher):
     def __init__(self, keywords: list[str]) -> None:
         self._terms = list(keywords)
         # One alternation per rule; group index → term.
-        self._regex = re.compile(
-            "|".join(f"({keyword_pattern(k)})" for k in keywords)
-        ) if keywords else None
+        self._regex = (
+            re.compile("|".join(f"({keyword_pattern(k)})" for k in keywords)) if keywords else None
+        )
 
     def find(self, folded: str) -> list[Match]:
         if self._regex is None:
@@ -68,5 +68,9 @@ class RegexMatcher(Matcher):
     def find(self, folded: str) -> list[Match]:
         out = []
         for term, regex in self._compiled:
-            out.extend(Match(m.start(), m.end(), term) for m in regex.finditer(folded) if m.end() > m.start())
+            out.extend(
+                Match(m.start(), m.end(), term)
+                for m in regex.finditer(folded)
+                if m.end() > m.start()
+            )
         return sorted(out, key=lambda m: m.start)

@@ -92,7 +92,9 @@ class Rule(BaseModel):
             "scope": sorted(self.scope),
             "min_matches": self.min_matches,
         }
-        return hashlib.sha256(json.dumps(logic, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps(logic, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
 
 
 class Pack(BaseModel):

@@ -8,9 +8,9 @@ import pytest
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-from kuzet.config import Settings  # noqa: E402
-from kuzet.db import Database  # noqa: E402
-from kuzet.sites import SiteServer, demo_server  # noqa: E402
+from kuzet.config import Settings
+from kuzet.db import Database
+from kuzet.sites import SiteServer, demo_server
 
 SAMPLE = Path(__file__).resolve().parent / "sample_data"
 CHROMIUM = Settings.from_env({}).chromium_path

@@ -21,7 +21,9 @@ def make_crawler(settings: Settings) -> Crawler:
         SiteSpider,
         {"KUZET_DATABASE_URL": settings.database_url, "KUZET_RULES_DIR": str(settings.rules_dir)},
     )
-    crawler.spider = crawler._create_spider(source_id=1, crawl_run_id=1, start_url="http://127.0.0.1/")
+    crawler.spider = crawler._create_spider(
+        source_id=1, crawl_run_id=1, start_url="http://127.0.0.1/"
+    )
     crawler.stats.open_spider()
     return crawler
 
@@ -39,10 +41,20 @@ def seed_run(session: Session, url: str = "http://127.0.0.1:1/") -> tuple[int, i
 def page_item(source_id: int, run_id: int, url: str, html: str, **extra: object) -> PageItem:
     title, text = extract(html)
     fields: dict[str, object] = {
-        "source_id": source_id, "crawl_run_id": run_id, "url": url, "fetched_at": utcnow(),
-        "fetch_status": FetchStatus.OK.value, "final_url": url, "http_status": 200,
-        "content_type": "text/html", "body": html.encode(), "title": title, "text": text,
-        "html": html, "server_ip": "127.0.0.1", "protocol": "HTTP/1.1",
+        "source_id": source_id,
+        "crawl_run_id": run_id,
+        "url": url,
+        "fetched_at": utcnow(),
+        "fetch_status": FetchStatus.OK.value,
+        "final_url": url,
+        "http_status": 200,
+        "content_type": "text/html",
+        "body": html.encode(),
+        "title": title,
+        "text": text,
+        "html": html,
+        "server_ip": "127.0.0.1",
+        "protocol": "HTTP/1.1",
     }
     fields.update(extra)
     return PageItem(**fields)  # type: ignore[arg-type]

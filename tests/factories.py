@@ -25,7 +25,10 @@ NORMS = {
     "drug_sales": {"kk": "Есірткі туралы Заң", "ru": "Закон о наркотиках"},
 }
 TITLES = {
-    "online_gambling": {"kk": "Заңсыз онлайн құмар ойындар", "ru": "Незаконные онлайн азартные игры"},
+    "online_gambling": {
+        "kk": "Заңсыз онлайн құмар ойындар",
+        "ru": "Незаконные онлайн азартные игры",
+    },
     "drug_sales": {"kk": "Есірткі сату", "ru": "Продажа наркотиков"},
 }
 
@@ -66,31 +69,77 @@ def detection(
     text: str = "онлайн-казино и фриспины",
 ) -> Detection:
     src, run = source_and_run(s)
-    page = Page(source_id=src.id, crawl_run_id=run.id, url=url, final_url=url,
-                fetch_status=FetchStatus.OK, http_status=200, content_sha256=str(abs(hash(url + rule_id))).ljust(64, "0")[:64],
-                server_ip="127.0.0.1", protocol="HTTP/1.1", title="T", text=text)
+    page = Page(
+        source_id=src.id,
+        crawl_run_id=run.id,
+        url=url,
+        final_url=url,
+        fetch_status=FetchStatus.OK,
+        http_status=200,
+        content_sha256=str(abs(hash(url + rule_id))).ljust(64, "0")[:64],
+        server_ip="127.0.0.1",
+        protocol="HTTP/1.1",
+        title="T",
+        text=text,
+    )
     s.add(page)
     s.flush()
-    cap = Capture(page_id=page.id, url=url, status=CaptureStatus.SUCCEEDED if capture_ok else CaptureStatus.FAILED,
-                  started_at=utcnow(), finished_at=utcnow(), server_ip="127.0.0.1", protocol="HTTP/1.1",
-                  error=None if capture_ok else "page did not load: net::ERR_CONNECTION_REFUSED")
+    cap = Capture(
+        page_id=page.id,
+        url=url,
+        status=CaptureStatus.SUCCEEDED if capture_ok else CaptureStatus.FAILED,
+        started_at=utcnow(),
+        finished_at=utcnow(),
+        server_ip="127.0.0.1",
+        protocol="HTTP/1.1",
+        error=None if capture_ok else "page did not load: net::ERR_CONNECTION_REFUSED",
+    )
     if capture_ok and store is not None:
         st = store.put(png_for(url))
-        cap.artifacts.append(Artifact(kind="screenshot_full", media_type="image/png", sha256=st.sha256, size=st.size))
+        cap.artifacts.append(
+            Artifact(kind="screenshot_full", media_type="image/png", sha256=st.sha256, size=st.size)
+        )
         html = store.put(b"<html><script>alert(1)</script>" + url.encode() + b"</html>")
-        cap.artifacts.append(Artifact(kind="html_rendered", media_type="text/html; charset=utf-8", sha256=html.sha256, size=html.size))
+        cap.artifacts.append(
+            Artifact(
+                kind="html_rendered",
+                media_type="text/html; charset=utf-8",
+                sha256=html.sha256,
+                size=html.size,
+            )
+        )
     s.add(cap)
     s.flush()
-    det = Detection(page_id=page.id, capture_id=cap.id, rule_id=rule_id, rule_version=1,
-                    rule_fingerprint="f" * 64, rule_title={"kk": "Ереже", "ru": "Правило"},
-                    violation_type=vtype, violation_type_title=TITLES[vtype], legal_norm=NORMS[vtype],
-                    severity="high", score=3.0,
-                    spans=[{"scope": "text", "start": 0, "end": 13, "text": text[:13], "term": "онлайн-казино",
-                            "before": "", "after": text[13:]}])
+    det = Detection(
+        page_id=page.id,
+        capture_id=cap.id,
+        rule_id=rule_id,
+        rule_version=1,
+        rule_fingerprint="f" * 64,
+        rule_title={"kk": "Ереже", "ru": "Правило"},
+        violation_type=vtype,
+        violation_type_title=TITLES[vtype],
+        legal_norm=NORMS[vtype],
+        severity="high",
+        score=3.0,
+        spans=[
+            {
+                "scope": "text",
+                "start": 0,
+                "end": 13,
+                "text": text[:13],
+                "term": "онлайн-казино",
+                "before": "",
+                "after": text[13:],
+            }
+        ],
+    )
     s.add(det)
     s.flush()
     return det
 
 
-def officer(s: Session, username: str = "officer1", password: str = "correct horse battery") -> User:
+def officer(
+    s: Session, username: str = "officer1", password: str = "correct horse battery"
+) -> User:
     return create_user(s, username, password, role=Role.OFFICER, full_name="Әсел Құрманғазықызы")

@@ -27,10 +27,16 @@ def test_invalid_pack_names_file_line_and_field(settings, tmp_path) -> None:
     bad = tmp_path / "packs"
     shutil.copytree(settings.rules_dir, bad)
     text = (bad / "suicide.yaml").read_text(encoding="utf-8")
-    (bad / "suicide.yaml").write_text(text.replace("    version: 1\n", "    version: 1\n    weight: 5\n", 1), encoding="utf-8")
+    (bad / "suicide.yaml").write_text(
+        text.replace("    version: 1\n", "    version: 1\n    weight: 5\n", 1), encoding="utf-8"
+    )
     r = CliRunner().invoke(app, ["rules", "validate"], env=env(settings, KUZET_RULES_DIR=str(bad)))
     assert r.exit_code == 1
-    line = next(i for i, l in enumerate((bad / "suicide.yaml").read_text().splitlines(), 1) if "weight: 5" in l)
+    line = next(
+        i
+        for i, row in enumerate((bad / "suicide.yaml").read_text().splitlines(), 1)
+        if "weight: 5" in row
+    )
     assert f"suicide.yaml:{line}: rules[0].weight: unknown field" in " ".join(r.output.split())
 
 
@@ -43,18 +49,41 @@ def test_notices_export_json_and_pdf(settings, tmp_path) -> None:
         nid = build_drafts(s, authority="Орган").notices[0].id
     out = tmp_path / "out"
     runner = CliRunner()
-    r = runner.invoke(app, ["notices", "export", str(nid), "--format", "json", "--output", str(out / "n.json")], env=env(settings))
+    r = runner.invoke(
+        app,
+        ["notices", "export", str(nid), "--format", "json", "--output", str(out / "n.json")],
+        env=env(settings),
+    )
     assert r.exit_code == 0, r.output
-    assert json.loads((out / "n.json").read_text())["facts"][0]["url"] == "http://127.0.0.1:9/casino"
-    r = runner.invoke(app, ["notices", "export", str(nid), "--format", "pdf", "--output", str(out / "n.pdf")], env=env(settings))
+    assert (
+        json.loads((out / "n.json").read_text())["facts"][0]["url"] == "http://127.0.0.1:9/casino"
+    )
+    r = runner.invoke(
+        app,
+        ["notices", "export", str(nid), "--format", "pdf", "--output", str(out / "n.pdf")],
+        env=env(settings),
+    )
     assert r.exit_code == 0 and (out / "n.pdf").read_bytes().startswith(b"%PDF")
-    r = runner.invoke(app, ["notices", "export", "999", "--format", "json", "--output", str(out / "x.json")], env=env(settings))
-    assert r.exit_code == 1 and "notice 999 does not exist" in r.output and not (out / "x.json").exists()
+    r = runner.invoke(
+        app,
+        ["notices", "export", "999", "--format", "json", "--output", str(out / "x.json")],
+        env=env(settings),
+    )
+    assert (
+        r.exit_code == 1
+        and "notice 999 does not exist" in r.output
+        and not (out / "x.json").exists()
+    )
 
 
 def test_users_add_reads_password_from_env(settings) -> None:
-    r = CliRunner().invoke(app, ["users", "add", "head1", "--role", "head", "--password-env", "PW"],
-                           env=env(settings, PW="a long enough password"))
+    r = CliRunner().invoke(
+        app,
+        ["users", "add", "head1", "--role", "head", "--password-env", "PW"],
+        env=env(settings, PW="a long enough password"),
+    )
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(app, ["users", "add", "short", "--password-env", "PW"], env=env(settings, PW="short"))
+    r = CliRunner().invoke(
+        app, ["users", "add", "short", "--password-env", "PW"], env=env(settings, PW="short")
+    )
     assert r.exit_code == 1 and "at least 10 characters" in r.output

@@ -32,7 +32,9 @@ def test_monitoring_crawler_exposes_no_consoles() -> None:
     assert crawl_settings.ROBOTSTXT_OBEY is True
 
 
-def test_crawl_stores_pages_flags_violations_and_survives_bad_sources(settings, db, sample_site) -> None:
+def test_crawl_stores_pages_flags_violations_and_survives_bad_sources(
+    settings, db, sample_site
+) -> None:
     add_source(db, "sample", sample_site.urls["site"], max_depth=2)
     add_source(db, "down", f"http://127.0.0.1:{closed_port()}/")
     result = run_crawl(settings, db)
@@ -46,7 +48,13 @@ def test_crawl_stores_pages_flags_violations_and_survives_bad_sources(settings, 
             for p in s.scalars(select(Page).where(Page.source_id == runs["sample"].source_id))
         }
         ok = {k for k, p in pages.items() if p.fetch_status == FetchStatus.OK}
-        assert ok == {"", "articles/clean.html", "articles/casino.html", "deep/level1.html", "deep/level2.html"}
+        assert ok == {
+            "",
+            "articles/clean.html",
+            "articles/casino.html",
+            "deep/level1.html",
+            "deep/level2.html",
+        }
         assert pages["articles/missing.html"].fetch_status == FetchStatus.FAILED
         assert pages["articles/missing.html"].http_status == 404
         down = [p for p in s.scalars(select(Page).where(Page.source_id == runs["down"].source_id))]
@@ -54,7 +62,11 @@ def test_crawl_stores_pages_flags_violations_and_survives_bad_sources(settings, 
         assert "Connection" in down[0].error or "refused" in down[0].error.lower()
         # depth 2 stops before level3; the PDF link and the foreign host are never fetched
         assert "deep/level3.html" not in pages and "files/report.pdf" not in pages
-        assert all(p.server_ip == "127.0.0.1" and p.protocol == "HTTP/1.1" for p in pages.values() if p.http_status)
+        assert all(
+            p.server_ip == "127.0.0.1" and p.protocol == "HTTP/1.1"
+            for p in pages.values()
+            if p.http_status
+        )
         flagged = {d.page.url.split("/", 3)[-1] for d in s.scalars(select(Detection))}
         assert flagged == {"articles/casino.html"}
         assert len(s.scalars(select(Capture)).all()) == 1
@@ -64,12 +76,16 @@ def test_recrawl_of_unchanged_site_adds_no_rows(settings, db, sample_site) -> No
     add_source(db, "sample", sample_site.urls["site"], max_depth=2)
     run_crawl(settings, db)
     with db.session() as s:
-        before = (len(s.scalars(select(Page.id).where(Page.fetch_status == FetchStatus.OK)).all()),
-                  len(s.scalars(select(Detection.id)).all()))
+        before = (
+            len(s.scalars(select(Page.id).where(Page.fetch_status == FetchStatus.OK)).all()),
+            len(s.scalars(select(Detection.id)).all()),
+        )
     run_crawl(settings, db)
     with db.session() as s:
-        after = (len(s.scalars(select(Page.id).where(Page.fetch_status == FetchStatus.OK)).all()),
-                 len(s.scalars(select(Detection.id)).all()))
+        after = (
+            len(s.scalars(select(Page.id).where(Page.fetch_status == FetchStatus.OK)).all()),
+            len(s.scalars(select(Detection.id)).all()),
+        )
     assert before == after
 
 
@@ -77,11 +93,15 @@ def test_invalid_pack_means_nothing_is_crawled(settings, db, sample_site, tmp_pa
     bad = tmp_path / "packs"
     shutil.copytree(settings.rules_dir, bad)
     (bad / "drugs.yaml").write_text(
-        (bad / "drugs.yaml").read_text(encoding="utf-8").replace("severity: critical", "severity: extreme"),
+        (bad / "drugs.yaml")
+        .read_text(encoding="utf-8")
+        .replace("severity: critical", "severity: extreme"),
         encoding="utf-8",
     )
     add_source(db, "sample", sample_site.urls["site"])
-    with pytest.raises(RulePackError, match=r"drugs\.yaml:\d+: defaults|drugs\.yaml:\d+: rules\[0\]\.severity"):
+    with pytest.raises(
+        RulePackError, match=r"drugs\.yaml:\d+: defaults|drugs\.yaml:\d+: rules\[0\]\.severity"
+    ):
         run_crawl(replace(settings, rules_dir=bad), db)
     with db.session() as s:
         assert s.scalars(select(CrawlRun)).all() == []

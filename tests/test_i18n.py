@@ -18,8 +18,14 @@ def test_every_message_has_kazakh_russian_and_english() -> None:
 
 def test_every_key_used_in_templates_and_code_exists() -> None:
     used: set[str] = set()
-    for path in list((ROOT / "review" / "templates").glob("*.html")) + list(ROOT.glob("kuzet/*.py")) + list(ROOT.glob("review/*.py")):
-        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
+    for path in (
+        list((ROOT / "review" / "templates").glob("*.html"))
+        + list(ROOT.glob("kuzet/*.py"))
+        + list(ROOT.glob("review/*.py"))
+    ):
+        used |= set(
+            re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text(encoding="utf-8"))
+        )
     assert used, "no message keys found"
     prefixes = {k for k in used if k.endswith(".")}  # dynamic: "status." ~ value
     assert used - prefixes <= set(MESSAGES), used - prefixes - set(MESSAGES)
@@ -27,7 +33,11 @@ def test_every_key_used_in_templates_and_code_exists() -> None:
         assert any(k.startswith(prefix) for k in MESSAGES), prefix
     from kuzet.models import CaptureStatus, DetectionStatus, NoticeStatus
 
-    for enum, prefix in ((DetectionStatus, "status."), (CaptureStatus, "capture."), (NoticeStatus, "notice.status.")):
+    for enum, prefix in (
+        (DetectionStatus, "status."),
+        (CaptureStatus, "capture."),
+        (NoticeStatus, "notice.status."),
+    ):
         for member in enum:
             assert prefix + member.value in MESSAGES, prefix + member.value
 

@@ -32,7 +32,9 @@ def test_groups_by_type_and_norm_one_fact_per_url(db, store) -> None:
         a1 = detection(s, store, "http://127.0.0.1:9/casino")
         a2 = detection(s, store, "http://127.0.0.1:9/casino", rule_id="gambling.casino-promo.kk")
         b = detection(s, store, "http://127.0.0.1:9/bonus")
-        c = detection(s, store, "http://127.0.0.1:9/shop", vtype="drug_sales", rule_id="drugs.shop.ru")
+        c = detection(
+            s, store, "http://127.0.0.1:9/shop", vtype="drug_sales", rule_id="drugs.shop.ru"
+        )
         pending = detection(s, store, "http://127.0.0.1:9/pending")
         no_shot = detection(s, store, "http://127.0.0.1:9/noshot", capture_ok=False)
         confirm_all(s, [a1, a2, b, c, no_shot])
@@ -40,13 +42,20 @@ def test_groups_by_type_and_norm_one_fact_per_url(db, store) -> None:
         by_type = {n.violation_type: n for n in result.notices}
         assert set(by_type) == {"online_gambling", "drug_sales"}
         gambling = by_type["online_gambling"]
-        assert [f.url for f in gambling.facts] == ["http://127.0.0.1:9/casino", "http://127.0.0.1:9/bonus"]
+        assert [f.url for f in gambling.facts] == [
+            "http://127.0.0.1:9/casino",
+            "http://127.0.0.1:9/bonus",
+        ]
         assert [f.position for f in gambling.facts] == [1, 2]
         assert {d.id for d in gambling.facts[0].detections} == {a1.id, a2.id}
         assert gambling.status == NoticeStatus.DRAFT and gambling.authority == "Орган"
-        assert result.skipped == [(no_shot.id, "capture failed: page did not load: net::ERR_CONNECTION_REFUSED")]
+        assert result.skipped == [
+            (no_shot.id, "capture failed: page did not load: net::ERR_CONNECTION_REFUSED")
+        ]
         assert pending.notice_fact_id is None
-        assert s.scalars(select(AuditEvent).where(AuditEvent.action == "notice.draft_created")).all()
+        assert s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "notice.draft_created")
+        ).all()
         # building again adds nothing: every confirmed detection with evidence is in a notice
         assert build_drafts(s, authority="Орган").notices == []
 
@@ -63,12 +72,24 @@ def test_json_export_shape(db, store) -> None:
         nid = build_drafts(s, authority="Орган").notices[0].id
     with db.session() as s:
         doc = json.loads(render_notice(s, store, nid, "json"))
-    assert {"id", "status", "authority", "violation_type", "legal_norm", "created_at", "facts"} <= set(doc)
+    assert {
+        "id",
+        "status",
+        "authority",
+        "violation_type",
+        "legal_norm",
+        "created_at",
+        "facts",
+    } <= set(doc)
     assert doc["status"] == "draft" and doc["violation_type"] == "online_gambling"
     (fact,) = doc["facts"]
     assert {"url", "domain", "ip", "protocol", "captured_at", "screenshot_sha256"} <= set(fact)
     assert fact["url"] == "http://127.0.0.1:9/casino" and fact["domain"] == "127.0.0.1"
-    assert fact["ip"] == "127.0.0.1" and fact["protocol"] == "HTTP/1.1" and fact["captured_at"].endswith("Z")
+    assert (
+        fact["ip"] == "127.0.0.1"
+        and fact["protocol"] == "HTTP/1.1"
+        and fact["captured_at"].endswith("Z")
+    )
     assert store.verify(fact["screenshot_sha256"])
 
 
@@ -100,11 +121,14 @@ def test_pdf_has_form2_in_kazakh_and_russian_with_annex(db, store, tmp_path) -> 
     # Fonts are embedded as subsets ("ABCDEF+DejaVu-..."), so no box glyphs anywhere.
     fonts = {
         str(f.get_object().get("/BaseFont", ""))
-        for p in reader.pages for f in (p.get("/Resources", {}).get("/Font", {}) or {}).values()
+        for p in reader.pages
+        for f in (p.get("/Resources", {}).get("/Font", {}) or {}).values()
     }
     assert fonts and all("+DejaVu" in f for f in fonts), fonts
     if shutil.which("pdftotext"):
-        out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert "Бұзушылық түрі" in out and "Вид нарушения" in out
 
 

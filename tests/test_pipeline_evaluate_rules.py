@@ -28,7 +28,9 @@ def test_violating_page_gets_a_detection_with_explanation(settings, db) -> None:
     item, crawler = run_both(settings, page_item(sid, rid, "http://127.0.0.1:1/c", CASINO))
     assert item.detection_ids
     with db.session() as s:
-        det = s.scalars(select(Detection).where(Detection.rule_id == "gambling.casino-promo.ru")).one()
+        det = s.scalars(
+            select(Detection).where(Detection.rule_id == "gambling.casino-promo.ru")
+        ).one()
         assert det.status == DetectionStatus.PENDING
         assert det.violation_type == "online_gambling" and det.rule_version == 1
         assert det.legal_norm["kk"] and det.legal_norm["ru"] and det.violation_type_title["ru"]
@@ -38,7 +40,7 @@ def test_violating_page_gets_a_detection_with_explanation(settings, db) -> None:
         text = item.text
         for sp in det.spans:
             if sp["scope"] == "text":
-                assert text[sp["start"]:sp["end"]] == sp["text"]
+                assert text[sp["start"] : sp["end"]] == sp["text"]
     assert crawler.stats.get_value("kuzet/detections/online_gambling") >= 1
 
 
@@ -58,5 +60,5 @@ def test_invalid_pack_stops_the_pipeline_from_starting(settings, db, tmp_path) -
     bad = tmp_path / "packs"
     shutil.copytree(settings.rules_dir, bad)
     (bad / "gambling.yaml").write_text("pack: gambling\nrules: [", encoding="utf-8")
-    with pytest.raises(RulePackError, match="gambling.yaml"):
+    with pytest.raises(RulePackError, match=r"gambling\.yaml"):
         EvaluateRulesPipeline.from_crawler(make_crawler(replace(settings, rules_dir=bad)))

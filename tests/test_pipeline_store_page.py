@@ -34,8 +34,16 @@ def test_failed_fetch_is_recorded_not_evaluated(settings, db) -> None:
     pipe = StorePagePipeline.from_crawler(crawler)
     with db.session() as s:
         sid, rid = seed_run(s)
-    item = page_item(sid, rid, "http://127.0.0.1:1/gone", "", fetch_status="failed", body=None,
-                     http_status=404, error="HTTP 404")
+    item = page_item(
+        sid,
+        rid,
+        "http://127.0.0.1:1/gone",
+        "",
+        fetch_status="failed",
+        body=None,
+        http_status=404,
+        error="HTTP 404",
+    )
     out = pipe.process_item(item)
     assert out.page_id is not None and out.is_new is False
     with db.session() as s:

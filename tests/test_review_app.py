@@ -19,8 +19,15 @@ def ids(db, settings) -> dict[str, int]:
     store = LocalArtifactStore(settings.evidence_dir)
     with db.session() as s:
         officer(s)
-        a = detection(s, store, "http://127.0.0.1:9/casino", text="онлайн-казино <script>alert('x')</script> фриспины")
-        b = detection(s, store, "http://127.0.0.1:9/shop", vtype="drug_sales", rule_id="drugs.shop.ru")
+        a = detection(
+            s,
+            store,
+            "http://127.0.0.1:9/casino",
+            text="онлайн-казино <script>alert('x')</script> фриспины",
+        )
+        b = detection(
+            s, store, "http://127.0.0.1:9/shop", vtype="drug_sales", rule_id="drugs.shop.ru"
+        )
         c = detection(s, store, "http://127.0.0.1:9/noshot", capture_ok=False)
         return {"a": a.id, "b": b.id, "c": c.id}
 
@@ -38,7 +45,9 @@ def csrf(html: str) -> str:
 
 def login(client: TestClient, password: str = PASSWORD):
     token = csrf(client.get("/login").text)
-    return client.post("/login", data={"username": "officer1", "password": password, "csrf_token": token})
+    return client.post(
+        "/login", data={"username": "officer1", "password": password, "csrf_token": token}
+    )
 
 
 def test_anonymous_users_are_sent_to_login(client, ids) -> None:
@@ -82,13 +91,17 @@ def test_queue_detail_and_decisions(client, ids, db) -> None:
     with db.session() as s:
         assert s.get(Detection, ids["a"]).status == DetectionStatus.PENDING
     # With a reason: accepted and audited.
-    r = client.post(f"/detections/{ids['a']}/reject",
-                    data={"reason": "Новостная статья о блокировке, не реклама.", "csrf_token": token})
+    r = client.post(
+        f"/detections/{ids['a']}/reject",
+        data={"reason": "Новостная статья о блокировке, не реклама.", "csrf_token": token},
+    )
     assert r.status_code == 303
     r = client.post(f"/detections/{ids['b']}/confirm", data={"csrf_token": token})
     assert r.status_code == 303
     # A decided detection cannot be decided again.
-    r = client.post(f"/detections/{ids['b']}/reject", data={"reason": "передумал", "csrf_token": token})
+    r = client.post(
+        f"/detections/{ids['b']}/reject", data={"reason": "передумал", "csrf_token": token}
+    )
     assert r.status_code == 400
     with db.session() as s:
         a, b = s.get(Detection, ids["a"]), s.get(Detection, ids["b"])
@@ -114,9 +127,16 @@ def test_evidence_is_served_safely(client, ids, db) -> None:
         shot, html = cap.artifact("screenshot_full"), cap.artifact("html_rendered")
         shot_sha, html_sha = shot.sha256, html.sha256
     r = client.get(f"/evidence/{shot_sha}")
-    assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content.startswith(b"\x89PNG")
+    assert (
+        r.status_code == 200
+        and r.headers["content-type"] == "image/png"
+        and r.content.startswith(b"\x89PNG")
+    )
     r = client.get(f"/evidence/{html_sha}")
-    assert r.headers["content-type"].startswith("text/plain") and "attachment" in r.headers["content-disposition"]
+    assert (
+        r.headers["content-type"].startswith("text/plain")
+        and "attachment" in r.headers["content-disposition"]
+    )
     assert client.get("/evidence/" + "0" * 64).status_code == 404
 
 

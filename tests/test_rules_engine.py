@@ -22,7 +22,9 @@ def test_every_inline_example_passes() -> None:
 def test_inline_examples_can_fail() -> None:
     rs = load_rules(PACKS)
     rule = rs.rules[0]
-    broken = rule.model_copy(update={"tests": rule.tests.model_copy(update={"no_match": rule.tests.match})})
+    broken = rule.model_copy(
+        update={"tests": rule.tests.model_copy(update={"no_match": rule.tests.match})}
+    )
     rs.rules[0] = broken
     _, failures = run_inline_tests(rs)
     assert {(f.rule_id, f.kind) for f in failures} == {(rule.id, "no_match")}
@@ -47,14 +49,21 @@ def test_offsets_map_back_to_original_text() -> None:
     spans = [s for h in hits for s in h.spans]
     assert spans
     for s in spans:
-        assert original[s.start:s.end] == s.text
-        assert s.text.casefold().replace("ё", "е").startswith(s.term.rstrip("*").split()[0][:4].casefold())
+        assert original[s.start : s.end] == s.text
+        assert (
+            s.text.casefold()
+            .replace("ё", "е")
+            .startswith(s.term.rstrip("*").split()[0][:4].casefold())
+        )
 
 
 def test_page_signals_flag_the_right_category() -> None:
     rs = load_rules(PACKS)
     engine = Engine(rs)
-    doc = Document(title="Kaspi.kz — Вход", text="Ваш счёт заблокирован. Введите пароль и код из SMS в течение 24 часов.")
+    doc = Document(
+        title="Kaspi.kz — Вход",
+        text="Ваш счёт заблокирован. Введите пароль и код из SMS в течение 24 часов.",
+    )
     assert {h.rule.violation_type for h in engine.evaluate(doc)} == {"phishing_fraud"}
 
 
@@ -68,7 +77,9 @@ def test_real_news_page_is_not_flagged() -> None:
 
 def test_extraction_keeps_the_real_headlines() -> None:
     html = (REAL / "tengrinews.kz_tag-almaty_raw_2023.html").read_text(encoding="utf-8")
-    gold = json.loads((REAL / "tengrinews.kz_tag-almaty_extracted_2023.json").read_text(encoding="utf-8"))
+    gold = json.loads(
+        (REAL / "tengrinews.kz_tag-almaty_extracted_2023.json").read_text(encoding="utf-8")
+    )
     titles = [item["title"] for item in (gold if isinstance(gold, list) else gold.get("items", []))]
     assert len(titles) > 20
     _, text = extract(html)

@@ -53,9 +53,13 @@ def test_starter_packs_load_and_cover_the_four_categories() -> None:
 
 
 def test_defaults_are_merged_into_rules(pack_dir: Path) -> None:
-    write(pack_dir, "a.yaml", GOOD_RULE.replace(
-        "    violation_type: online_gambling\n", "").replace(
-        "pack: test\n", "pack: test\ndefaults:\n  violation_type: online_gambling\n"))
+    write(
+        pack_dir,
+        "a.yaml",
+        GOOD_RULE.replace("    violation_type: online_gambling\n", "").replace(
+            "pack: test\n", "pack: test\ndefaults:\n  violation_type: online_gambling\n"
+        ),
+    )
     rs = load_rules(pack_dir)
     assert rs.rules[0].violation_type == "online_gambling"
 
@@ -63,17 +67,63 @@ def test_defaults_are_merged_into_rules(pack_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "field", "message"),
     [
-        (GOOD_RULE.replace("    severity: high\n", "    severity: high\n    colour: red\n"), 9, "rules[0].colour", "unknown field"),
-        (GOOD_RULE.replace('legal_norm: {kk: "норма", ru: "норма"}', 'legal_norm: {kk: "норма"}'), 7, "rules[0].legal_norm.ru", "Field required"),
-        (GOOD_RULE.replace("    legal_norm: {kk: \"норма\", ru: \"норма\"}\n", ""), 3, "rules[0].legal_norm", "Field required"),
-        (GOOD_RULE.replace("keywords: [казино, фриспин*]", "keywords: [казино]\n    regex: ['(unclosed']"), 10, "rules[0].regex[0]", "does not compile"),
-        (GOOD_RULE.replace("violation_type: online_gambling", "violation_type: casino"), 6, "rules[0].violation_type", "unknown violation type 'casino'"),
-        (GOOD_RULE.replace("severity: high", "severity: urgent"), 8, "rules[0].severity", "Input should be"),
-        (GOOD_RULE.replace("    version: 1\n", "    version: 1\n    version: 2\n"), 5, "rules[0].version", "duplicate key"),
-        (GOOD_RULE.replace("keywords: [казино, фриспин*]", "keywords: [казино, фриспин*"), 10, "", "invalid YAML"),
+        (
+            GOOD_RULE.replace("    severity: high\n", "    severity: high\n    colour: red\n"),
+            9,
+            "rules[0].colour",
+            "unknown field",
+        ),
+        (
+            GOOD_RULE.replace(
+                'legal_norm: {kk: "норма", ru: "норма"}', 'legal_norm: {kk: "норма"}'
+            ),
+            7,
+            "rules[0].legal_norm.ru",
+            "Field required",
+        ),
+        (
+            GOOD_RULE.replace('    legal_norm: {kk: "норма", ru: "норма"}\n', ""),
+            3,
+            "rules[0].legal_norm",
+            "Field required",
+        ),
+        (
+            GOOD_RULE.replace(
+                "keywords: [казино, фриспин*]", "keywords: [казино]\n    regex: ['(unclosed']"
+            ),
+            10,
+            "rules[0].regex[0]",
+            "does not compile",
+        ),
+        (
+            GOOD_RULE.replace("violation_type: online_gambling", "violation_type: casino"),
+            6,
+            "rules[0].violation_type",
+            "unknown violation type 'casino'",
+        ),
+        (
+            GOOD_RULE.replace("severity: high", "severity: urgent"),
+            8,
+            "rules[0].severity",
+            "Input should be",
+        ),
+        (
+            GOOD_RULE.replace("    version: 1\n", "    version: 1\n    version: 2\n"),
+            5,
+            "rules[0].version",
+            "duplicate key",
+        ),
+        (
+            GOOD_RULE.replace("keywords: [казино, фриспин*]", "keywords: [казино, фриспин*"),
+            10,
+            "",
+            "invalid YAML",
+        ),
     ],
 )
-def test_errors_name_file_line_and_field(pack_dir: Path, text: str, line: int, field: str, message: str) -> None:
+def test_errors_name_file_line_and_field(
+    pack_dir: Path, text: str, line: int, field: str, message: str
+) -> None:
     path = write(pack_dir, "bad.yaml", text)
     with pytest.raises(RulePackError) as info:
         load_rules(pack_dir)
@@ -88,14 +138,20 @@ def test_errors_name_file_line_and_field(pack_dir: Path, text: str, line: int, f
 def test_duplicate_rule_id_across_packs_names_the_second(pack_dir: Path) -> None:
     write(pack_dir, "a.yaml", GOOD_RULE)
     second = write(pack_dir, "b.yaml", GOOD_RULE.replace("pack: test", "pack: other"))
-    with pytest.raises(RulePackError, match="duplicate rule id 'test.casino'") as info:
+    with pytest.raises(RulePackError, match=r"duplicate rule id 'test\.casino'") as info:
         load_rules(pack_dir)
     assert info.value.path == second and info.value.line == 3
 
 
 def test_one_bad_pack_yields_no_rule_set_at_all(pack_dir: Path) -> None:
     write(pack_dir, "a.yaml", GOOD_RULE)
-    write(pack_dir, "z.yaml", GOOD_RULE.replace("pack: test", "pack: z").replace("test.casino", "z.casino").replace("severity: high", "severity: ?"))
+    write(
+        pack_dir,
+        "z.yaml",
+        GOOD_RULE.replace("pack: test", "pack: z")
+        .replace("test.casino", "z.casino")
+        .replace("severity: high", "severity: ?"),
+    )
     with pytest.raises(RulePackError):
         load_rules(pack_dir)
 

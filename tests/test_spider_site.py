@@ -10,8 +10,9 @@ from crawler.spiders.site import SiteSpider
 
 BASE = "http://127.0.0.1:8001/"
 HTML = b"""<html><head><title>Main</title></head><body>
-<a href="/a.html">a</a><a href="/a.html#frag">a again</a><a href="http://127.0.0.1:8002/x">other port</a>
-<a href="https://example.org/">other host</a><a href="/doc.pdf">pdf</a><a href="mailto:x@y.kz">mail</a>
+<a href="/a.html">a</a><a href="/a.html#frag">a again</a>
+<a href="http://127.0.0.1:8002/x">other port</a><a href="https://example.org/">other host</a>
+<a href="/doc.pdf">pdf</a><a href="mailto:x@y.kz">mail</a>
 </body></html>"""
 
 
@@ -24,9 +25,15 @@ def spider(**kw) -> SiteSpider:
 
 def response(url: str, body: bytes, depth: int = 0, cls=HtmlResponse, headers=None) -> TextResponse:
     req = Request(url, meta={"depth": depth})
-    return cls(url=url, body=body, encoding="utf-8", request=req,
-               headers=headers or {"Content-Type": "text/html; charset=utf-8"},
-               ip_address=__import__("ipaddress").ip_address("127.0.0.1"), protocol="HTTP/1.1")
+    return cls(
+        url=url,
+        body=body,
+        encoding="utf-8",
+        request=req,
+        headers=headers or {"Content-Type": "text/html; charset=utf-8"},
+        ip_address=__import__("ipaddress").ip_address("127.0.0.1"),
+        protocol="HTTP/1.1",
+    )
 
 
 def test_parse_yields_page_and_same_site_links_only() -> None:
@@ -38,13 +45,17 @@ def test_parse_yields_page_and_same_site_links_only() -> None:
     item = items[0]
     assert item.title == "Main" and item.server_ip == "127.0.0.1" and item.protocol == "HTTP/1.1"
     assert item.source_id == 1 and item.crawl_run_id == 2 and item.http_status == 200
-    assert [r.url for r in reqs] == [BASE + "a.html"]  # fragment deduped, pdf and other sites dropped
+    assert [r.url for r in reqs] == [
+        BASE + "a.html"
+    ]  # fragment deduped, pdf and other sites dropped
     assert reqs[0].meta["depth"] == 1
 
 
 def test_depth_and_page_limits() -> None:
     sp = spider(max_depth=1)
-    assert not [o for o in sp.parse(response(BASE + "a.html", HTML, depth=1)) if isinstance(o, Request)]
+    assert not [
+        o for o in sp.parse(response(BASE + "a.html", HTML, depth=1)) if isinstance(o, Request)
+    ]
     sp = spider(max_depth=5, max_pages=1)
     sp._scheduled.add(BASE)
     assert not [o for o in sp.parse(response(BASE, HTML)) if isinstance(o, Request)]
@@ -52,8 +63,16 @@ def test_depth_and_page_limits() -> None:
 
 def test_non_html_is_skipped() -> None:
     sp = spider()
-    out = list(sp.parse(response(BASE + "data.json", b"{}", cls=TextResponse,
-                                 headers={"Content-Type": "application/json"})))
+    out = list(
+        sp.parse(
+            response(
+                BASE + "data.json",
+                b"{}",
+                cls=TextResponse,
+                headers={"Content-Type": "application/json"},
+            )
+        )
+    )
     assert out == []
 
 

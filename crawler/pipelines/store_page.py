@@ -60,5 +60,7 @@ class StorePagePipeline:
             stats.inc_value("kuzet/pages/stored")
         else:
             stats.inc_value("kuzet/pages/failed_stored")
-            logger.info("Failed fetch recorded: %(url)s (%(error)s)", {"url": item.url, "error": item.error})
+            logger.info(
+                "Failed fetch recorded: %(url)s (%(error)s)", {"url": item.url, "error": item.error}
+            )
         return item

@@ -7,9 +7,9 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
-from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -68,7 +68,13 @@ class SiteSpider(scrapy.Spider):
 
     def parse(self, response: Response) -> Any:
         requested = response.meta.get("redirect_urls", [response.url])[0]
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
+        content_type = (
+            response.headers.get("Content-Type", b"")
+            .decode("latin-1")
+            .split(";")[0]
+            .strip()
+            .lower()
+        )
         meta = {
             "final_url": response.url,
             "http_status": response.status,
@@ -76,7 +82,9 @@ class SiteSpider(scrapy.Spider):
             "server_ip": str(response.ip_address) if response.ip_address else None,
             "protocol": response.protocol,
         }
-        if not isinstance(response, TextResponse) or (content_type and content_type not in HTML_TYPES):
+        if not isinstance(response, TextResponse) or (
+            content_type and content_type not in HTML_TYPES
+        ):
             self.crawler.stats.inc_value("kuzet/pages/skipped_type")
             return
         html = response.text
