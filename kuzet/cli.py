@@ -103,7 +103,7 @@ def demo(
             result = run_demo(c.settings, c.db)
     except RulePackError as exc:
         raise fail(str(exc)) from exc
-    table = Table(title=t("demo.summary", lang), show_lines=False)
+    table = Table(title=t("demo.summary", lang), show_header=False)
     table.add_column("")
     table.add_column("", justify="right")
     table.add_row(
