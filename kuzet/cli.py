@@ -34,8 +34,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(notices_app, name="notices")
 app.add_typer(captures_app, name="captures")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass

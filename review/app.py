@@ -183,7 +183,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         violation_type: str = "",
     ) -> HTMLResponse:
         query = select(Detection).options(
-            selectinload(Detection.page), selectinload(Detection.capture)
+            selectinload(Detection.page),
+            selectinload(Detection.capture).selectinload(Capture.artifacts),
         )
         if status in {s.value for s in DetectionStatus}:
             query = query.where(Detection.status == DetectionStatus(status))
