@@ -20,6 +20,19 @@ def _digest(prev_hash: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+def _payload(ev: AuditEvent) -> dict[str, Any]:
+    """What the hash covers: everything but the hashes themselves."""
+    return {
+        "at": ev.at.isoformat(),
+        "actor": ev.actor,
+        "user_id": ev.user_id,
+        "action": ev.action,
+        "object_type": ev.object_type,
+        "object_id": ev.object_id,
+        "details": ev.details,
+    }
+
+
 def record(
     session: Session,
     *,
@@ -32,30 +45,17 @@ def record(
 ) -> AuditEvent:
     """Append an event. The caller's transaction commits it with the change it records."""
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
-    prev_hash = last.hash if last else GENESIS
-    at = utcnow()
-    actor_name = actor or (user.username if user else "system")
-    details = details or {}
-    payload = {
-        "at": at.isoformat(),
-        "actor": actor_name,
-        "user_id": user.id if user else None,
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id),
-        "details": details,
-    }
     event = AuditEvent(
-        at=at,
+        at=utcnow(),
         user_id=user.id if user else None,
-        actor=actor_name,
+        actor=actor or (user.username if user else "system"),
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        details=details,
-        prev_hash=prev_hash,
-        hash=_digest(prev_hash, payload),
+        details=details or {},
+        prev_hash=last.hash if last else GENESIS,
     )
+    event.hash = _digest(event.prev_hash, _payload(event))
     session.add(event)
     session.flush()
     return event
@@ -66,20 +66,11 @@ def verify_chain(session: Session) -> list[str]:
     problems: list[str] = []
     prev = GENESIS
     for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        payload = {
-            "at": ev.at.isoformat(),
-            "actor": ev.actor,
-            "user_id": ev.user_id,
-            "action": ev.action,
-            "object_type": ev.object_type,
-            "object_id": ev.object_id,
-            "details": ev.details,
-        }
         if ev.prev_hash != prev:
             problems.append(
                 f"audit event {ev.id}: previous-hash link broken (entry removed or reordered)"
             )
-        if _digest(ev.prev_hash, payload) != ev.hash:
+        if _digest(ev.prev_hash, _payload(ev)) != ev.hash:
             problems.append(f"audit event {ev.id}: content does not match its hash (altered)")
         prev = ev.hash
     return problems

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -20,17 +19,11 @@ def queue(db, *urls: str) -> list[int]:
         return [c.id for c in caps]
 
 
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def test_capture_stores_hashed_screenshot_and_metadata(settings, db, sample_site, chromium) -> None:
+def test_capture_stores_hashed_screenshot_and_metadata(
+    settings, db, sample_site, chromium, closed_port
+) -> None:
     good = sample_site.urls["site"] + "articles/casino.html"
-    bad = f"http://127.0.0.1:{closed_port()}/gone"
+    bad = f"http://127.0.0.1:{closed_port}/gone"
     queue(db, good, bad)
     summary = run_captures(settings, db)
     assert (summary.succeeded, summary.failed) == (1, 1)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from dataclasses import replace
 
 import pytest
@@ -11,14 +10,6 @@ from crawler import settings as crawl_settings
 from crawler.runner import CrawlError, run_crawl
 from kuzet.models import Capture, CrawlRun, CrawlStatus, Detection, FetchStatus, Page, Source
 from rules.loader import RulePackError
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def add_source(db, name: str, url: str, **kw) -> None:
@@ -33,10 +24,10 @@ def test_monitoring_crawler_exposes_no_consoles() -> None:
 
 
 def test_crawl_stores_pages_flags_violations_and_survives_bad_sources(
-    settings, db, sample_site
+    settings, db, sample_site, closed_port
 ) -> None:
     add_source(db, "sample", sample_site.urls["site"], max_depth=2)
-    add_source(db, "down", f"http://127.0.0.1:{closed_port()}/")
+    add_source(db, "down", f"http://127.0.0.1:{closed_port}/")
     result = run_crawl(settings, db)
     assert result.returncode == 0
     with db.session() as s:

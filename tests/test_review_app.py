@@ -74,6 +74,8 @@ def test_queue_detail_and_decisions(client, ids, db) -> None:
     assert queue.status_code == 200 and "Выявленные материалы" in queue.text
     assert "http://127.0.0.1:9/casino" in queue.text and "http://127.0.0.1:9/shop" in queue.text
     assert "kuzet_lang=ru" in queue.headers.get("set-cookie", "")
+    # rows with a screenshot show it; the row whose capture failed says so instead
+    assert queue.text.count('class="thumb"') == 2 and 'class="cap cap-failed"' in queue.text
 
     page = client.get(f"/detections/{ids['a']}")
     assert page.status_code == 200
