@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.loader import RuleSet
-from rules.matchers import KeywordMatcher, Matcher, RegexMatcher
+from rules.matchers import KeywordMatcher, RegexMatcher
 from rules.normalize import Folded, fold_text
 from rules.schema import Rule
 
@@ -58,41 +58,63 @@ class Hit:
 
 
 class Engine:
-    """Compiled once per rule set; ``evaluate`` is safe to call for every page."""
+    """Compiled once per rule set; ``evaluate`` is safe to call for every page.
+
+    All keywords of all enabled rules share one automaton; each scope a rule reads is
+    folded once per document.
+    """
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
-        self._compiled: list[tuple[Rule, list[Matcher]]] = [
-            (rule, [KeywordMatcher(rule.keywords), RegexMatcher(rule.regex)])
-            for rule in ruleset.enabled
+        self._rules = ruleset.enabled
+        self._owners: dict[str, list[int]] = {}
+        for i, rule in enumerate(self._rules):
+            for kw in rule.keywords:
+                self._owners.setdefault(kw, []).append(i)
+        self._keywords = KeywordMatcher(list(self._owners))
+        self._regex: list[tuple[int, RegexMatcher]] = [
+            (i, RegexMatcher(rule.regex)) for i, rule in enumerate(self._rules) if rule.regex
         ]
+        self._scopes = sorted({sc for rule in self._rules for sc in rule.scope})
 
     def evaluate(self, doc: Document) -> list[Hit]:
-        folded: dict[str, Folded] = {}
-        hits: list[Hit] = []
-        for rule, matchers in self._compiled:
-            spans: list[Span] = []
-            for scope in rule.scope:
-                if scope not in folded:
-                    folded[scope] = fold_text(doc.scope(scope) or "")
-                f = folded[scope]
-                for matcher in matchers:
+        spans: dict[int, list[Span]] = {}
+
+        def add(i: int, scope: str, f: Folded, m_start: int, m_end: int, term: str) -> None:
+            start, end = f.span(m_start, m_end)
+            spans.setdefault(i, []).append(
+                Span(
+                    scope=scope,
+                    start=start,
+                    end=end,
+                    text=f.original[start:end],
+                    term=term,
+                    before=f.original[max(0, start - CONTEXT_CHARS) : start],
+                    after=f.original[end : end + CONTEXT_CHARS],
+                )
+            )
+
+        for scope in self._scopes:
+            raw = doc.scope(scope) or ""
+            if not raw:
+                continue
+            f = fold_text(raw)
+            for m in self._keywords.find(f.folded):
+                for i in self._owners[m.term]:
+                    if scope in self._rules[i].scope:
+                        add(i, scope, f, m.start, m.end, m.term)
+            for i, matcher in self._regex:
+                if scope in self._rules[i].scope:
                     for m in matcher.find(f.folded):
-                        start, end = f.span(m.start, m.end)
-                        spans.append(
-                            Span(
-                                scope=scope,
-                                start=start,
-                                end=end,
-                                text=f.original[start:end],
-                                term=m.term,
-                                before=f.original[max(0, start - CONTEXT_CHARS) : start],
-                                after=f.original[end : end + CONTEXT_CHARS],
-                            )
-                        )
-            distinct = len({s.term for s in spans})
+                        add(i, scope, f, m.start, m.end, m.term)
+
+        hits: list[Hit] = []
+        for i, rule_spans in sorted(spans.items()):
+            rule = self._rules[i]
+            distinct = len({s.term for s in rule_spans})
             if distinct >= rule.min_matches:
-                hits.append(Hit(rule=rule, score=float(distinct), spans=spans))
+                rule_spans.sort(key=lambda s: (s.scope, s.start))
+                hits.append(Hit(rule=rule, score=float(distinct), spans=rule_spans))
         return hits
 
 

@@ -1,10 +1,13 @@
-"""Matchers: the pluggable pieces that find evidence for a rule in folded text."""
+"""Matchers: the pluggable pieces that find evidence for rules in folded text."""
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import ahocorasick
 
 from rules.normalize import fold
 
@@ -19,11 +22,11 @@ class Match:
 
 
 class Matcher(ABC):
-    """Finds a rule's terms in folded text.
+    """Finds rule terms in folded text.
 
     ``find`` receives text already folded with :func:`rules.normalize.fold_text` and
-    returns every non-overlapping match, in order, with ``term`` naming the keyword or
-    pattern exactly as written in the rule (so the score counts distinct terms and the
+    returns every match in order of position, with ``term`` naming the keyword or pattern
+    exactly as written in the rule (so the score counts distinct terms and the
     explanation can cite them). It must not raise on any input text.
     """
 
@@ -31,38 +34,56 @@ class Matcher(ABC):
     def find(self, folded: str) -> list[Match]: ...
 
 
-def keyword_pattern(keyword: str) -> str:
-    """A folded keyword as a regex: whole words, ``*`` at the end allows any word ending
-    (a stem), inner whitespace matches any run of whitespace."""
-    kw = fold(keyword.strip())
-    stem = kw.endswith("*")
-    kw = kw.rstrip("*").strip()
-    body = r"\s+".join(re.escape(part) for part in kw.split())
-    return rf"(?<!\w){body}" + (r"\w*" if stem else r"(?!\w)")
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 class KeywordMatcher(Matcher):
-    def __init__(self, keywords: list[str]) -> None:
-        self._terms = list(keywords)
-        # One alternation per rule; group index → term.
-        self._regex = (
-            re.compile("|".join(f"({keyword_pattern(k)})" for k in keywords)) if keywords else None
-        )
+    """Whole-word keywords and phrases through one Aho–Corasick automaton.
+
+    A trailing ``*`` makes a stem: the match extends over the rest of the word. Folding
+    (case, ё, whitespace) is applied to keywords and text alike.
+    """
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        self._automaton: ahocorasick.Automaton | None = None
+        entries: dict[str, list[tuple[str, bool]]] = {}
+        for kw in keywords:
+            stem = kw.strip().endswith("*")
+            key = fold(kw.strip().rstrip("*").strip())
+            entries.setdefault(key, []).append((kw, stem))
+        if entries:
+            automaton = ahocorasick.Automaton()
+            for key, owners in entries.items():
+                automaton.add_word(key, (len(key), tuple(owners)))
+            automaton.make_automaton()
+            self._automaton = automaton
 
     def find(self, folded: str) -> list[Match]:
-        if self._regex is None:
+        if self._automaton is None:
             return []
-        out = []
-        for m in self._regex.finditer(folded):
-            idx = m.lastindex or 1
-            out.append(Match(m.start(), m.end(), self._terms[idx - 1]))
+        out: list[Match] = []
+        n = len(folded)
+        for last, (length, owners) in self._automaton.iter(folded):
+            start, end = last - length + 1, last + 1
+            if start > 0 and _is_word(folded[start - 1]) and _is_word(folded[start]):
+                continue
+            for term, stem in owners:
+                if stem:
+                    e = end
+                    while e < n and _is_word(folded[e]):
+                        e += 1
+                    out.append(Match(start, e, term))
+                elif end >= n or not (_is_word(folded[end]) and _is_word(folded[end - 1])):
+                    out.append(Match(start, end, term))
+        out.sort(key=lambda m: (m.start, m.end))
         return out
 
 
 class RegexMatcher(Matcher):
     """Patterns written by analysts, matched case-insensitively on folded text."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(self, patterns: Sequence[str]) -> None:
         self._compiled = [(p, re.compile(p, re.IGNORECASE)) for p in patterns]
 
     def find(self, folded: str) -> list[Match]:

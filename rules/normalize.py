@@ -1,54 +1,102 @@
 """Text folding for matching, with offsets mapped back to the original text.
 
-The officer always sees the original text; matching runs on the folded copy.
+Folding: Unicode case folding, ё → е, and every run of whitespace → one space. The officer
+always sees the original text; matching runs on the folded copy, and every hit is mapped
+back through :meth:`Folded.span`.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Letters Russian writers use interchangeably; fold to one form.
-_EXTRA_FOLDS = {"ё": "е"}
+# Letters writers use interchangeably; fold to one form.
+_TRANSLATE = str.maketrans({"ё": "е"})
+_WS_RUN = re.compile(r"\s+")
+_NEEDS_COLLAPSE = re.compile(r"\s\s|[^\S ]")
 
 
 @lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
-    folded = ch.casefold()
-    return "".join(_EXTRA_FOLDS.get(c, c) for c in folded)
+    return ch.casefold().translate(_TRANSLATE)
 
 
 def fold(text: str) -> str:
     """Fold a keyword or pattern the same way page text is folded."""
-    return "".join(_fold_char(c) for c in text)
+    return _WS_RUN.sub(" ", text.casefold().translate(_TRANSLATE))
 
 
 @dataclass(frozen=True)
 class Folded:
     original: str
     folded: str
-    # offsets[i] = index in `original` of folded[i]; None when the mapping is the identity.
-    offsets: tuple[int, ...] | None
+    # Piecewise-linear map: folded[seg_f[k]:] starts at original[seg_o[k]:], one char each.
+    # None means the identity map. ``exact`` holds a per-character map instead, used in the
+    # rare case where case folding changes length (ß → ss).
+    seg_f: tuple[int, ...] | None = None
+    seg_o: tuple[int, ...] | None = None
+    exact: tuple[int, ...] | None = None
+
+    def _pos(self, i: int) -> int:
+        if self.exact is not None:
+            return self.exact[i] if i < len(self.exact) else len(self.original)
+        if self.seg_f is None or self.seg_o is None:
+            return i
+        k = bisect_right(self.seg_f, i) - 1
+        return self.seg_o[k] + (i - self.seg_f[k])
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded [start, end) back to the original text."""
-        if self.offsets is None:
-            return start, end
-        if start >= len(self.offsets):
-            return len(self.original), len(self.original)
-        o_start = self.offsets[start]
-        o_end = self.offsets[end - 1] + 1 if end > start else o_start
-        return o_start, o_end
+        if end <= start:
+            o = self._pos(start)
+            return o, o
+        return self._pos(start), self._pos(end - 1) + 1
 
 
 def fold_text(text: str) -> Folded:
+    folded = text.casefold().translate(_TRANSLATE)
+    if len(folded) != len(text):
+        return _fold_slow(text)
+    if not _NEEDS_COLLAPSE.search(folded):
+        return Folded(text, folded)
+    # Collapse whitespace runs to one space, remembering where each piece came from.
     parts: list[str] = []
-    offsets: list[int] = []
-    identity = True
+    seg_f: list[int] = [0]
+    seg_o: list[int] = [0]
+    pos_f = 0
+    last = 0
+    for m in _WS_RUN.finditer(folded):
+        s, e = m.span()
+        parts.append(folded[last:s])
+        pos_f += s - last
+        parts.append(" ")
+        # the single space maps to the first whitespace char; the text after it to `e`
+        seg_f.append(pos_f)
+        seg_o.append(s)
+        pos_f += 1
+        seg_f.append(pos_f)
+        seg_o.append(e)
+        last = e
+    parts.append(folded[last:])
+    return Folded(text, "".join(parts), tuple(seg_f), tuple(seg_o))
+
+
+def _fold_slow(text: str) -> Folded:
+    parts: list[str] = []
+    exact: list[int] = []
+    prev_space = False
     for i, ch in enumerate(text):
+        if ch.isspace():
+            if prev_space:
+                continue
+            prev_space = True
+            parts.append(" ")
+            exact.append(i)
+            continue
+        prev_space = False
         f = _fold_char(ch)
         parts.append(f)
-        if len(f) != 1:
-            identity = False
-        offsets.extend([i] * len(f))
-    return Folded(text, "".join(parts), None if identity else tuple(offsets))
+        exact.extend([i] * len(f))
+    return Folded(text, "".join(parts), exact=tuple(exact))

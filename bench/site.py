@@ -1,0 +1,89 @@
+"""A generated kk/ru news site for benchmarks, served by Twisted on 127.0.0.1.
+
+``python -m bench.site --pages N`` prints ``PORT <n>`` once listening. Page ``/p/<i>.html``
+links to ten other pages chosen deterministically, so a crawl from ``/`` reaches all N.
+About 1 % of pages carry advertising for an online casino.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+
+from twisted.internet import reactor
+from twisted.web import resource, server
+
+WORDS = (
+    "Қазақстан Республикасы үкімет жаңа заң жобасы бойынша азаматтар пікір білдірді "
+    "Астана Алматы Шымкент қала әкімдігі жол құрылысы мектеп аурухана ауыл шаруашылығы "
+    "Правительство Республики Казахстан сообщило новые меры поддержки бизнеса экономика "
+    "курс тенге нефть инфляция Национальный банк депутаты Мажилиса обсудили законопроект "
+    "погода снег синоптики спорт футбол чемпионат культура театр выставка образование"
+).split()
+CASINO = (
+    "Онлайн-казино Vulkan: бонус на первый депозит 200%, 100 фриспинов, джекпот! "
+    "Бірінші депозитке бонус, ұтысты шығару 5 минутта."
+)
+
+
+def page(i: int, n: int) -> bytes:
+    rnd = random.Random(i)
+    paras = []
+    for _ in range(8):
+        paras.append("<p>" + " ".join(rnd.choice(WORDS) for _ in range(60)) + ".</p>")
+    if i % 100 == 7:
+        paras.insert(2, f"<p>{CASINO}</p>")
+    links = "".join(
+        f'<li><a href="/p/{rnd.randrange(n)}.html">Жаңалық {j}</a></li>' for j in range(10)
+    )
+    nxt = f'<a href="/p/{(i + 1) % n}.html">Келесі</a>'
+    html = (
+        '<!doctype html><html lang="kk"><head><meta charset="utf-8">'
+        f"<title>Жаңалық №{i} — Бенч</title>"
+        f"</head><body><h1>Жаңалық №{i}</h1>{''.join(paras)}<ul>{links}</ul>{nxt}</body></html>"
+    )
+    return html.encode()
+
+
+class Site(resource.Resource):
+    isLeaf = True
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def render_GET(self, request):  # type: ignore[no-untyped-def]
+        path = request.path.decode()
+        request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+        if path in ("/", "/index.html"):
+            links = "".join(
+                f'<a href="/p/{i}.html">{i}</a> ' for i in range(0, self.n, max(1, self.n // 50))
+            )
+            return f"<html><body>{links}</body></html>".encode()
+        if path == "/robots.txt":
+            request.setHeader(b"Content-Type", b"text/plain")
+            return b"User-agent: *\nAllow: /\n"
+        if path.startswith("/p/") and path.endswith(".html"):
+            try:
+                i = int(path[3:-5])
+            except ValueError:
+                i = -1
+            if 0 <= i < self.n:
+                return page(i, self.n)
+        request.setResponseCode(404)
+        return b"not found"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=10_000)
+    args = parser.parse_args()
+    port = reactor.listenTCP(0, server.Site(Site(args.pages)), interface="127.0.0.1")
+    print(f"PORT {port.getHost().port}", flush=True)
+    sys.stdout.flush()
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()
