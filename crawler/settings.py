@@ -15,21 +15,36 @@ ROBOTSTXT_OBEY = True
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
-CONCURRENT_REQUESTS = 16
+# Politeness: a few parallel requests per site, adapted to how fast the site answers.
+CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.25
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+
 DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
-RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
-AUTOTHROTTLE_ENABLED = False
+
+RETRY_TIMES = 2
+KUZET_RETRY_BACKOFF_BASE = 1.0
+KUZET_RETRY_BACKOFF_MAX = 60.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.ssrf.SSRFGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,  # replaced by backoff
+    "crawler.middlewares.backoff.BackoffRetryMiddleware": 550,
+}
+KUZET_SSRF_ENABLED = True
 
 ITEM_PIPELINES = {
     "crawler.pipelines.store_page.StorePagePipeline": 100,
-    "crawler.pipelines.evaluate_rules.EvaluateRulesPipeline": 200,
-    "crawler.pipelines.queue_capture.QueueCapturePipeline": 300,
 }
+KUZET_STORE_BATCH_SIZE = 100
+KUZET_STORE_BATCH_SECONDS = 1.0
 
 KUZET_DATABASE_URL = os.environ.get("KUZET_DATABASE_URL", "")
 KUZET_RULES_DIR = os.environ.get("KUZET_RULES_DIR", "")

@@ -180,7 +180,7 @@ def crawl(
                 str(run.id),
                 run.source.name,
                 run.status.value,
-                str(st.get("item_scraped_count", 0)),
+                str(st.get("kuzet/pages/fetched", 0)),
                 str(st.get("kuzet/pages/failed", 0)),
                 str(det),
             )

@@ -143,7 +143,7 @@ def run_demo(settings: Settings, db: Database, server: SiteServer | None = None)
     result.officer, result.officer_password = demo_officer(db, demo_dir)
     with db.session() as session:
         runs = session.scalars(select(CrawlRun).where(CrawlRun.id.in_(crawl.run_ids))).all()
-        result.pages = sum(int(r.stats.get("item_scraped_count", 0)) for r in runs)
+        result.pages = sum(int(r.stats.get("kuzet/pages/fetched", 0)) for r in runs)
         result.failed_fetches = len(
             session.scalars(
                 select(Page.id).where(

@@ -1,69 +1,72 @@
 from __future__ import annotations
 
+import ipaddress
+
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
-from crawler.spiders.site import SiteSpider
+from crawler.middlewares.ssrf import BlockedRequest
+from tests.crawl_helpers import make_spider, seed_run
 
 BASE = "http://127.0.0.1:8001/"
 HTML = b"""<html><head><title>Main</title></head><body>
 <a href="/a.html">a</a><a href="/a.html#frag">a again</a>
 <a href="http://127.0.0.1:8002/x">other port</a><a href="https://example.org/">other host</a>
-<a href="/doc.pdf">pdf</a><a href="mailto:x@y.kz">mail</a>
+<a href="/doc.pdf">pdf</a><a href="mailto:x@y.kz">mail</a><a href="/private/x.html">private</a>
 </body></html>"""
 
 
-def spider(**kw) -> SiteSpider:
-    crawler = get_crawler(SiteSpider)
-    sp = crawler._create_spider(source_id=1, crawl_run_id=2, start_url=BASE, **kw)
-    crawler.stats.open_spider()
-    return sp
+def spider(settings, db, **source):
+    with db.session() as s:
+        sid, rid = seed_run(s, BASE, **source)
+    return make_spider(settings, sid, rid)
 
 
-def response(url: str, body: bytes, depth: int = 0, cls=HtmlResponse, headers=None) -> TextResponse:
+def response(url, body, depth=0, cls=HtmlResponse, headers=None, status=200):
     req = Request(url, meta={"depth": depth})
-    return cls(
-        url=url,
-        body=body,
-        encoding="utf-8",
-        request=req,
-        headers=headers or {"Content-Type": "text/html; charset=utf-8"},
-        ip_address=__import__("ipaddress").ip_address("127.0.0.1"),
-        protocol="HTTP/1.1",
-    )
+    return cls(url=url, body=body, encoding="utf-8", request=req, status=status,
+               headers=headers or {"Content-Type": "text/html; charset=utf-8", "ETag": '"e1"'},
+               ip_address=ipaddress.ip_address("127.0.0.1"), protocol="HTTP/1.1")  # fmt: skip
 
 
-def test_parse_yields_page_and_same_site_links_only() -> None:
-    sp = spider(max_depth=2)
-    out = list(sp.parse(response(BASE, HTML)))
-    items = [o for o in out if isinstance(o, PageItem)]
-    reqs = [o for o in out if isinstance(o, Request)]
-    assert len(items) == 1
-    item = items[0]
-    assert item.title == "Main" and item.server_ip == "127.0.0.1" and item.protocol == "HTTP/1.1"
-    assert item.source_id == 1 and item.crawl_run_id == 2 and item.http_status == 200
-    assert [r.url for r in reqs] == [
-        BASE + "a.html"
-    ]  # fragment deduped, pdf and other sites dropped
-    assert reqs[0].meta["depth"] == 1
+def split(out):
+    out = list(out)
+    return [o for o in out if isinstance(o, PageItem)], [o for o in out if isinstance(o, Request)]
 
 
-def test_depth_and_page_limits() -> None:
-    sp = spider(max_depth=1)
-    assert not [
-        o for o in sp.parse(response(BASE + "a.html", HTML, depth=1)) if isinstance(o, Request)
-    ]
-    sp = spider(max_depth=5, max_pages=1)
+def test_parse_yields_page_with_links_and_same_site_requests(settings, db) -> None:
+    sp = spider(settings, db, max_depth=2, deny=["/private/"])
+    items, reqs = split(sp.parse(response(BASE, HTML)))
+    (item,) = items
+    assert item.server_ip == "127.0.0.1" and item.protocol == "HTTP/1.1" and item.http_status == 200
+    assert item.charset == "utf-8" and item.etag == '"e1"' and item.body == HTML
+    assert [r.url for r in reqs] == [BASE + "a.html"]  # fragment, pdf, other sites, denied: dropped
+    assert item.links == [(BASE + "a.html", 1)] and reqs[0].meta["depth"] == 1
+
+
+def test_allow_patterns_depth_and_page_limits(settings, db) -> None:
+    sp = spider(settings, db, max_depth=5, allow=[r"/b\.html$"])
+    assert split(sp.parse(response(BASE, HTML)))[1] == []
+    sp = spider(settings, db, max_depth=1)
+    assert split(sp.parse(response(BASE + "a.html", HTML, depth=1)))[1] == []
+    sp = spider(settings, db, max_depth=5, max_pages=1)
     sp._scheduled.add(BASE)
-    assert not [o for o in sp.parse(response(BASE, HTML)) if isinstance(o, Request)]
+    assert split(sp.parse(response(BASE, HTML)))[1] == []
 
 
-def test_non_html_is_skipped() -> None:
-    sp = spider()
-    out = list(
+def test_robots_opt_out_and_proxy_reach_the_requests(settings, db) -> None:
+    sp = spider(settings, db, obey_robots=False, proxy="http://127.0.0.1:3128")
+    req = sp.request(BASE + "x", 1)
+    assert req.meta["dont_obey_robotstxt"] is True and req.meta["proxy"] == "http://127.0.0.1:3128"
+    assert "dont_obey_robotstxt" not in spider(settings, db).request(BASE, 0).meta
+
+
+def test_non_html_is_not_stored(settings, db) -> None:
+    sp = spider(settings, db)
+    (item,) = split(
         sp.parse(
             response(
                 BASE + "data.json",
@@ -72,23 +75,26 @@ def test_non_html_is_skipped() -> None:
                 headers={"Content-Type": "application/json"},
             )
         )
-    )
-    assert out == []
+    )[0]
+    assert item.store_page is False
 
 
-def test_http_error_becomes_a_failed_fetch_item() -> None:
-    sp = spider()
-    resp = response(BASE + "gone", b"not found")
-    resp.status = 404
+def test_failures_become_failed_fetch_items(settings, db) -> None:
+    sp = spider(settings, db)
+    resp = response(BASE + "gone", b"not found", status=404)
     failure = Failure(HttpError(resp))
     failure.request = resp.request
     (item,) = list(sp.on_error(failure))
     assert item.fetch_status == "failed" and item.http_status == 404 and item.error == "HTTP 404"
-
-
-def test_connection_error_becomes_a_failed_fetch_item() -> None:
-    sp = spider()
     failure = Failure(ConnectionRefusedError("refused"))
     failure.request = Request(BASE)
     (item,) = list(sp.on_error(failure))
     assert item.fetch_status == "failed" and "ConnectionRefusedError" in item.error
+    failure = Failure(BlockedRequest("blocked: 10.0.0.1 is a non-public address (10.0.0.1)"))
+    failure.request = Request("http://10.0.0.1/")
+    (item,) = list(sp.on_error(failure))
+    assert item.fetch_status == "failed" and item.error.startswith("blocked:")
+    failure = Failure(IgnoreRequest("Forbidden by robots.txt"))
+    failure.request = Request(BASE + "admin/")
+    (item,) = list(sp.on_error(failure))
+    assert item.store_page is False and item.fetch_status == "ok"

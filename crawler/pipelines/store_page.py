@@ -1,16 +1,35 @@
-"""Store each fetch as a Page row, deduplicated by URL + content SHA-256."""
+"""Store fetched pages in batches: a Page row per new version, its compressed body, and
+the frontier updates (links found, URL done) in the same transaction.
+
+Unchanged content (same URL and SHA-256) adds no row and is never analysed again. Pages
+are written with ``analysis_status = pending``; the analysis worker reads them from there.
+A batch is one transaction, so a crawl killed at any moment leaves the frontier and the
+pages consistent: what was stored is done, what was not is still pending.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
+import zlib
+from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy import select
+from sqlalchemy import select, tuple_, update
 
 from crawler.database import database_for
 from crawler.items import PageItem
-from kuzet.models import FetchStatus, Page
+from kuzet.db import insert_ignore
+from kuzet.models import (
+    AnalysisStatus,
+    FetchStatus,
+    FrontierEntry,
+    FrontierStatus,
+    Page,
+    PageBody,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,48 +38,127 @@ class StorePagePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.db = database_for(crawler)
+        self.batch_size = crawler.settings.getint("KUZET_STORE_BATCH_SIZE", 100)
+        self.batch_seconds = crawler.settings.getfloat("KUZET_STORE_BATCH_SECONDS", 1.0)
+        self.compress_level = crawler.settings.getint("KUZET_STORE_COMPRESS_LEVEL", 1)
+        self._buffer: list[PageItem] = []
+        self._first_at = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePagePipeline:
-        return cls(crawler)
+        pipe = cls(crawler)
+        crawler.signals.connect(pipe.flush, signal=signals.spider_idle)
+        crawler.signals.connect(pipe.flush, signal=signals.spider_closed)
+        return pipe
 
     def process_item(self, item: PageItem) -> PageItem:
-        stats = self.crawler.stats
-        sha = hashlib.sha256(item.body).hexdigest() if item.body is not None else None
-        with self.db.session() as session:
-            if sha is not None:
-                existing = session.scalars(
-                    select(Page).where(Page.url == item.url, Page.content_sha256 == sha)
-                ).first()
-                if existing is not None:
-                    item.page_id, item.is_new = existing.id, False
-                    stats.inc_value("kuzet/pages/unchanged")
-                    return item
-            page = Page(
-                source_id=item.source_id,
-                crawl_run_id=item.crawl_run_id,
-                url=item.url,
-                final_url=item.final_url,
-                fetch_status=FetchStatus(item.fetch_status),
-                http_status=item.http_status,
-                error=item.error,
-                fetched_at=item.fetched_at,
-                content_type=item.content_type,
-                content_sha256=sha,
-                content_length=len(item.body) if item.body is not None else None,
-                server_ip=item.server_ip,
-                protocol=item.protocol,
-                title=item.title or None,
-                text=item.text or None,
-            )
-            session.add(page)
-            session.flush()
-            item.page_id, item.is_new = page.id, item.fetch_status == FetchStatus.OK.value
-        if item.fetch_status == FetchStatus.OK.value:
-            stats.inc_value("kuzet/pages/stored")
-        else:
-            stats.inc_value("kuzet/pages/failed_stored")
-            logger.info(
-                "Failed fetch recorded: %(url)s (%(error)s)", {"url": item.url, "error": item.error}
-            )
+        if not self._buffer:
+            self._first_at = time.monotonic()
+        self._buffer.append(item)
+        if (
+            len(self._buffer) >= self.batch_size
+            or time.monotonic() - self._first_at >= self.batch_seconds
+        ):
+            self.flush()
         return item
+
+    def flush(self, *_: Any, **__: Any) -> None:
+        """Write the buffered items in one transaction."""
+        if not self._buffer:
+            return
+        items, self._buffer = self._buffer, []
+        stats = self.crawler.stats
+        for item in items:
+            if item.body is not None:
+                item.meta.setdefault("_sha256", hashlib.sha256(item.body).hexdigest())
+        with self.db.session() as session:
+            keys = [(i.url, i.meta["_sha256"]) for i in items if "_sha256" in i.meta]
+            existing: dict[tuple[str, str], int] = {}
+            if keys:
+                for pid, url, sha in session.execute(
+                    select(Page.id, Page.url, Page.content_sha256).where(
+                        tuple_(Page.url, Page.content_sha256).in_(keys)
+                    )
+                ):
+                    existing[(url, sha)] = pid
+            new_pages: list[tuple[PageItem, Page]] = []
+            in_batch: dict[tuple[str, str], Page] = {}
+            repeats: list[tuple[PageItem, Page]] = []
+            for item in items:
+                if not item.store_page:
+                    continue
+                sha = item.meta.pop("_sha256", None)
+                if sha is not None and (item.url, sha) in existing:
+                    item.page_id, item.is_new = existing[(item.url, sha)], False
+                    stats.inc_value("kuzet/pages/unchanged")
+                    continue
+                if sha is not None and (item.url, sha) in in_batch:
+                    repeats.append((item, in_batch[(item.url, sha)]))
+                    stats.inc_value("kuzet/pages/unchanged")
+                    continue
+                ok = item.fetch_status == FetchStatus.OK.value and item.body is not None
+                page = Page(
+                    source_id=item.source_id,
+                    crawl_run_id=item.crawl_run_id,
+                    url=item.url,
+                    final_url=item.final_url,
+                    fetch_status=FetchStatus(item.fetch_status),
+                    http_status=item.http_status,
+                    error=item.error,
+                    fetched_at=item.fetched_at,
+                    content_type=item.content_type,
+                    charset=item.charset,
+                    content_sha256=sha,
+                    content_length=len(item.body) if item.body is not None else None,
+                    server_ip=item.server_ip,
+                    protocol=item.protocol,
+                    etag=item.etag,
+                    last_modified=item.last_modified,
+                    meta=item.meta,
+                    analysis_status=AnalysisStatus.PENDING if ok else AnalysisStatus.SKIPPED,
+                )
+                if item.body is not None:
+                    page.body = PageBody(
+                        compression="zlib", data=zlib.compress(item.body, self.compress_level)
+                    )
+                session.add(page)
+                new_pages.append((item, page))
+                if sha is not None:  # the same URL + content twice in one batch: store once
+                    in_batch[(item.url, sha)] = page
+            session.flush()
+            for item, page in new_pages:
+                item.page_id, item.is_new = page.id, page.analysis_status == AnalysisStatus.PENDING
+                stats.inc_value(
+                    "kuzet/pages/stored"
+                    if item.is_new
+                    else f"kuzet/pages/{page.fetch_status.value}"
+                )
+            for item, page in repeats:
+                item.page_id, item.is_new = page.id, False
+            self._update_frontier(session, items)
+        logger.debug("Stored a batch of %(n)d items", {"n": len(items)})
+
+    @staticmethod
+    def _update_frontier(session: Any, items: list[PageItem]) -> None:
+        rows = [
+            {"crawl_run_id": i.crawl_run_id, "url": url, "depth": depth,
+             "status": FrontierStatus.PENDING.value}
+            for i in items for url, depth in i.links
+        ]  # fmt: skip
+        insert_ignore(session, FrontierEntry.__table__, rows)
+        by_status: dict[tuple[int, str], list[str]] = {}
+        for i in items:
+            status = (
+                FrontierStatus.DONE
+                if i.fetch_status != FetchStatus.FAILED.value
+                else FrontierStatus.FAILED
+            )
+            by_status.setdefault((i.crawl_run_id, status.value), []).append(i.frontier_url or i.url)
+        for (run_id, status), urls in by_status.items():
+            for chunk in range(0, len(urls), 500):
+                session.execute(
+                    update(FrontierEntry)
+                    .where(FrontierEntry.crawl_run_id == run_id,
+                           FrontierEntry.url.in_(urls[chunk : chunk + 500]))
+                    .values(status=status)
+                )  # fmt: skip

@@ -1,0 +1,15 @@
+"""One spider per source kind."""
+
+from __future__ import annotations
+
+from crawler.spiders.base import KuzetSpider
+
+
+def spider_for(kind: str) -> type[KuzetSpider]:
+    from crawler.spiders.site import SiteSpider
+
+    spiders: dict[str, type[KuzetSpider]] = {"site": SiteSpider}
+    try:
+        return spiders[str(kind)]
+    except KeyError:
+        raise ValueError(f"no spider for source kind {kind!r}") from None

@@ -1,0 +1,84 @@
+"""Refuse requests to private, loopback, link-local and other non-public addresses.
+
+A monitoring crawler follows links chosen by the sites it watches; without this guard a
+page could steer it at the agency's own network. The host is resolved before the request
+(every address must be public) and the peer address is checked again on the response, so
+DNS that changes between the two (rebinding) is caught too. A source opts out with
+``allow_private`` (the tests and the demo crawl loopback). Off with ``KUZET_SSRF_ENABLED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+
+class BlockedRequest(IgnoreRequest):
+    """A request refused for safety; recorded as a failed fetch with this message."""
+
+
+def is_public(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip.split("%")[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_global and not addr.is_multicast
+
+
+class SSRFGuardMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("KUZET_SSRF_ENABLED", True):
+            raise NotConfigured
+        self.crawler = crawler
+        self._cache: dict[str, list[str]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SSRFGuardMiddleware:
+        return cls(crawler)
+
+    def _allowed(self, spider: Spider | None) -> bool:
+        return bool(getattr(spider, "allow_private", False))
+
+    async def _resolve(self, host: str) -> list[str]:
+        if host not in self._cache:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, None, type=socket.SOCK_STREAM
+                )
+            except socket.gaierror:
+                return []  # let the download fail with the resolver's own error
+            self._cache[host] = sorted({info[4][0] for info in infos})
+        return self._cache[host]
+
+    async def process_request(self, request: Request) -> None:
+        if self._allowed(self.crawler.spider) or request.meta.get("proxy"):
+            return None  # a proxy connects for us; its own policy applies
+        host = urlsplit(request.url).hostname or ""
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            addresses = await self._resolve(host)
+        for ip in addresses:
+            if not is_public(ip):
+                self.crawler.stats.inc_value("kuzet/ssrf/blocked")
+                raise BlockedRequest(f"blocked: {host} is a non-public address ({ip})")
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Any:
+        if self._allowed(self.crawler.spider) or request.meta.get("proxy"):
+            return response
+        ip = response.ip_address
+        if ip is not None and not is_public(str(ip)):
+            self.crawler.stats.inc_value("kuzet/ssrf/blocked")
+            raise BlockedRequest(f"blocked: {urlsplit(request.url).hostname} answered from {ip}")
+        return response

@@ -1,0 +1,205 @@
+"""What every kuzet spider shares: its Source row, the persistent frontier (so a killed
+crawl resumes where it stopped), conditional requests against stored versions,
+robots.txt per source, per-source proxy, and turning responses and failures into items."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy import func, select
+from twisted.python.failure import Failure
+
+from crawler.database import database_for
+from crawler.items import PageItem
+from crawler.middlewares.ssrf import BlockedRequest
+from kuzet.db import insert_ignore, utcnow
+from kuzet.models import FetchStatus, FrontierEntry, FrontierStatus, Page, PageBody, Source
+
+
+class KuzetSpider(scrapy.Spider):
+    """Base of the source-kind spiders. Subclasses implement :meth:`parse`."""
+
+    source: Source
+
+    def __init__(self, *args: Any, source_id: int, crawl_run_id: int, resume: bool = False,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.source_id = int(source_id)
+        self.crawl_run_id = int(crawl_run_id)
+        self.resume = bool(resume)
+        self._scheduled: set[str] = set()
+        # url → (etag, last-modified, page id) of the newest stored version
+        self._known: dict[str, tuple[str | None, str | None, int]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KuzetSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._load()
+        return spider  # type: ignore[return-value]
+
+    # -------------------------------------------------------------- state
+
+    @property
+    def db(self):  # type: ignore[no-untyped-def]
+        return database_for(self.crawler)
+
+    @property
+    def allow_private(self) -> bool:
+        return self.source.allow_private
+
+    def _load(self) -> None:
+        with self.db.session() as session:
+            source = session.get(Source, self.source_id)
+            if source is None:
+                raise ValueError(f"source {self.source_id} does not exist")
+            session.expunge(source)
+            self.source = source
+            newest = (
+                select(Page.url, func.max(Page.id).label("id"))
+                .where(Page.source_id == self.source_id, Page.fetch_status == FetchStatus.OK)
+                .group_by(Page.url)
+                .subquery()
+            )
+            for url, etag, last_modified, pid in session.execute(
+                select(Page.url, Page.etag, Page.last_modified, Page.id).join(
+                    newest, Page.id == newest.c.id
+                )
+            ):
+                self._known[url] = (etag, last_modified, pid)
+
+    def stored_body(self, url: str) -> bytes | None:
+        """The newest stored body of ``url`` (to follow links of a page answered with 304)."""
+        known = self._known.get(url)
+        if not known:
+            return None
+        with self.db.session() as session:
+            body = session.get(PageBody, known[2])
+            return body.raw() if body else None
+
+    # -------------------------------------------------------------- requests
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        with self.db.session() as session:
+            if self.resume:
+                rows = session.execute(
+                    select(FrontierEntry.url, FrontierEntry.depth, FrontierEntry.status).where(
+                        FrontierEntry.crawl_run_id == self.crawl_run_id
+                    )
+                ).all()
+                self._scheduled.update(url for url, _, _ in rows)
+                pending = [(u, d) for u, d, st in rows if st == FrontierStatus.PENDING]
+                self.crawler.stats.set_value("kuzet/frontier/resumed", len(pending))
+            else:
+                pending = list(self.seeds())
+                insert_ignore(session, FrontierEntry.__table__, [
+                    {"crawl_run_id": self.crawl_run_id, "url": u, "depth": d,
+                     "status": FrontierStatus.PENDING.value} for u, d in pending
+                ])  # fmt: skip
+        for url, depth in pending:
+            yield self.request(url, depth, seed=True)
+
+    def seeds(self) -> Iterable[tuple[str, int]]:
+        """(url, depth) pairs to start a fresh run with."""
+        yield self.source.start_url, 0
+
+    def request(self, url: str, depth: int, *, seed: bool = False, callback: Any = None,
+                meta: dict[str, Any] | None = None) -> scrapy.Request:  # fmt: skip
+        self._scheduled.add(url)
+        headers: dict[str, str] = {}
+        known = self._known.get(url)
+        if known:
+            etag, last_modified, _ = known
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+        m: dict[str, Any] = {"depth": depth, "handle_httpstatus_list": [304], **(meta or {})}
+        if not self.source.obey_robots:
+            m["dont_obey_robotstxt"] = True
+        if self.source.proxy:
+            m["proxy"] = self.source.proxy
+        return scrapy.Request(
+            url, callback=callback or self.parse, errback=self.on_error, headers=headers,
+            meta=m, dont_filter=seed,
+        )  # fmt: skip
+
+    # -------------------------------------------------------------- items
+
+    def item(self, url: str, **fields: Any) -> PageItem:
+        return PageItem(
+            source_id=self.source_id, crawl_run_id=self.crawl_run_id, url=url,
+            fetched_at=utcnow(), **fields,
+        )  # fmt: skip
+
+    def response_item(
+        self,
+        response: Response,
+        *,
+        url: str | None = None,
+        links: list[tuple[str, int]] | None = None,
+        **extra: Any,
+    ) -> PageItem:
+        """An item for a fetched response (``url``: the frontier URL, before redirects)."""
+        requested = url or response.meta.get("redirect_urls", [response.url])[0]
+        header = response.headers.get("Content-Type", b"").decode("latin-1")
+        content_type, _, params = header.partition(";")
+        charset = None
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "charset":
+                charset = value.strip().strip("\"'") or None
+        fields: dict[str, Any] = {
+            "fetch_status": FetchStatus.OK.value,
+            "final_url": response.url,
+            "http_status": response.status,
+            "content_type": content_type.strip().lower() or None,
+            "charset": charset,
+            "body": response.body,
+            "server_ip": str(response.ip_address) if response.ip_address else None,
+            "protocol": response.protocol,
+            "etag": _header(response, b"ETag"),
+            "last_modified": _header(response, b"Last-Modified"),
+            "links": links or [],
+        }
+        fields.update(extra)
+        self.crawler.stats.inc_value("kuzet/pages/fetched")
+        if response.status == 304:
+            self.crawler.stats.inc_value("kuzet/pages/not_modified")
+            fields.update(store_page=False, body=None)
+        return self.item(requested, **fields)
+
+    def on_error(self, failure: Failure) -> Iterable[PageItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        fields: dict[str, Any] = {"fetch_status": FetchStatus.FAILED.value}
+        if failure.check(HttpError):
+            response = failure.value.response
+            fields.update(
+                final_url=response.url,
+                http_status=response.status,
+                server_ip=str(response.ip_address) if response.ip_address else None,
+                protocol=response.protocol,
+                error=f"HTTP {response.status}",
+            )
+        elif failure.check(BlockedRequest):
+            fields["error"] = str(failure.value)
+        elif failure.check(IgnoreRequest):
+            # Refused on purpose (robots.txt, size cap): not a failed fetch, but done.
+            self.crawler.stats.inc_value("kuzet/pages/ignored")
+            yield self.item(request.url, fetch_status=FetchStatus.OK.value, store_page=False)
+            return
+        else:
+            fields["error"] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.crawler.stats.inc_value("kuzet/pages/failed")
+        self.crawler.stats.inc_value("kuzet/pages/fetched")
+        yield self.item(request.url, **fields)
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

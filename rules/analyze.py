@@ -1,0 +1,191 @@
+"""The analysis stage: read pages the crawl stored, extract their text, run the rules,
+record detections and queue a capture for every flagged page.
+
+Runs in its own process beside the crawl (``python -m rules.analyze --follow RUN_ID ...``)
+so the crawl process only fetches and stores. A page that cannot be analysed is marked
+``failed`` with its error, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from crawler.extract import understand
+from kuzet.config import Settings
+from kuzet.db import Database
+from kuzet.models import (
+    AnalysisStatus,
+    Capture,
+    CaptureStatus,
+    CrawlRun,
+    CrawlStatus,
+    Detection,
+    Page,
+)
+from rules.engine import Document, Engine
+from rules.loader import RuleSet, load_rules
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AnalysisSummary:
+    pages: int = 0
+    failed: int = 0
+    detections: int = 0
+    captures: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+class Analyzer:
+    def __init__(self, db: Database, ruleset: RuleSet, batch_size: int = 50) -> None:
+        self.db = db
+        self.ruleset = ruleset
+        self.engine = Engine(ruleset)
+        self.batch_size = batch_size
+
+    def run_once(self, run_ids: Sequence[int] | None = None) -> AnalysisSummary:
+        """Analyse one batch of pending pages; an empty summary means nothing was pending."""
+        summary = AnalysisSummary()
+        with self.db.session() as session:
+            query = select(Page).where(Page.analysis_status == AnalysisStatus.PENDING)
+            if run_ids is not None:
+                query = query.where(Page.crawl_run_id.in_(list(run_ids)))
+            pages = session.scalars(
+                query.options(selectinload(Page.body)).order_by(Page.id).limit(self.batch_size)
+            ).all()
+            for page in pages:
+                self._analyze(session, page, summary)
+        return summary
+
+    def _analyze(self, session: Session, page: Page, summary: AnalysisSummary) -> None:
+        summary.pages += 1
+        try:
+            if page.body is None:
+                raise ValueError("no stored body")
+            read = understand(page.body.raw(), page.charset)
+        except Exception as exc:
+            logger.exception(
+                "Analysis failed for page %(id)s (%(url)s)", {"id": page.id, "url": page.url}
+            )
+            page.analysis_status = AnalysisStatus.FAILED
+            page.analysis_error = f"{type(exc).__name__}: {exc}"
+            summary.failed += 1
+            return
+        page.title = read.title or None
+        page.text = read.text or None
+        page.language = read.language
+        page.encoding = read.encoding
+        page.published_at = page.published_at or read.published_at
+        hits = self.engine.evaluate(
+            Document(url=page.url, title=read.title, text=read.text, html=read.html)
+        )
+        page.analysis_status = AnalysisStatus.DONE
+        if not hits:
+            return
+        capture = Capture(page_id=page.id, url=page.url, status=CaptureStatus.QUEUED)
+        session.add(capture)
+        summary.captures += 1
+        for hit in hits:
+            rule = hit.rule
+            vt = self.ruleset.violation_types[rule.violation_type]
+            session.add(
+                Detection(
+                    page_id=page.id,
+                    capture=capture,
+                    rule_id=rule.id,
+                    rule_version=rule.version,
+                    rule_fingerprint=rule.fingerprint,
+                    rule_title=rule.title.model_dump(exclude_none=True),
+                    violation_type=rule.violation_type,
+                    violation_type_title=vt.model_dump(exclude_none=True),
+                    legal_norm=rule.legal_norm.model_dump(exclude_none=True),
+                    severity=rule.severity,
+                    score=hit.score,
+                    spans=[s.as_dict() for s in hit.spans],
+                )
+            )
+            summary.detections += 1
+            summary.by_type[rule.violation_type] = summary.by_type.get(rule.violation_type, 0) + 1
+            logger.info(
+                "Rule %(rule)s v%(version)s matched %(url)s",
+                {"rule": rule.id, "version": rule.version, "url": page.url},
+            )
+
+    def drain(self, run_ids: Sequence[int] | None = None) -> AnalysisSummary:
+        """Analyse until nothing is pending."""
+        total = AnalysisSummary()
+        while True:
+            s = self.run_once(run_ids)
+            if not s.pages:
+                return total
+            _add(total, s)
+
+    def follow(self, run_ids: Sequence[int], poll_s: float = 0.2) -> AnalysisSummary:
+        """Analyse the pages of crawl runs as they arrive, until the runs end and all is done."""
+        total = AnalysisSummary()
+        while True:
+            s = self.run_once(run_ids)
+            _add(total, s)
+            if s.pages:
+                continue
+            with self.db.session() as session:
+                live = session.scalar(
+                    select(CrawlRun.id)
+                    .where(
+                        CrawlRun.id.in_(list(run_ids)),
+                        CrawlRun.status.not_in(list(CrawlStatus.FINAL)),
+                    )
+                    .limit(1)
+                )
+            if live is None:
+                _add(total, self.drain(run_ids))  # pages stored just before the runs ended
+                return total
+            time.sleep(poll_s)
+
+
+def _add(total: AnalysisSummary, s: AnalysisSummary) -> None:
+    total.pages += s.pages
+    total.failed += s.failed
+    total.detections += s.detections
+    total.captures += s.captures
+    for k, v in s.by_type.items():
+        total.by_type[k] = total.by_type.get(k, 0) + v
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rules.analyze")
+    parser.add_argument(
+        "run_ids", type=int, nargs="*", help="crawl runs to follow (default: drain all)"
+    )
+    parser.add_argument("--follow", action="store_true", help="keep going until the runs end")
+    parser.add_argument("--log-file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        filename=args.log_file, level=logging.INFO,
+        format="%(asctime)s [%(name)s] %(levelname)s: %(message)s",
+    )  # fmt: skip
+    settings = Settings.from_env()
+    analyzer = Analyzer(
+        Database.from_settings(settings, migrate=False), load_rules(settings.rules_dir)
+    )
+    if args.follow and args.run_ids:
+        summary = analyzer.follow(args.run_ids)
+    else:
+        summary = analyzer.drain(args.run_ids or None)
+    print(
+        f"analysed {summary.pages} pages, {summary.detections} detections, {summary.failed} failed"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

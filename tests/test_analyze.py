@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import zlib
+
+from sqlalchemy import select
+
+from kuzet.models import (
+    AnalysisStatus,
+    Capture,
+    CaptureStatus,
+    Detection,
+    FetchStatus,
+    Page,
+    PageBody,
+)
+from rules.analyze import Analyzer
+from rules.loader import load_rules
+from tests.crawl_helpers import seed_run
+
+CASINO = "<title>Бонусы</title><p>Онлайн-казино: бонус на первый депозит, фриспины и джекпот!</p>"
+BOTH = (
+    "<title>Vulkan</title><p>Онлайн-казино: бонус на первый депозит, фриспины и джекпот! "
+    "Бірінші депозитке бонус, ұтысты шығару, промокод.</p>"
+)
+NEWS = "<html lang=ru><title>Новости</title><p>Полиция закрыла онлайн-казино в Алматы.</p></html>"
+
+
+def add_page(s, sid, rid, url, html, *, charset="utf-8", encoding="utf-8", body=True):
+    page = Page(source_id=sid, crawl_run_id=rid, url=url, fetch_status=FetchStatus.OK,
+                http_status=200, charset=charset, content_sha256=str(hash(url)).ljust(64, "0")[:64],
+                analysis_status=AnalysisStatus.PENDING)  # fmt: skip
+    if body:
+        page.body = PageBody(data=zlib.compress(html.encode(encoding)))
+    s.add(page)
+    s.flush()
+    return page.id
+
+
+def test_flagged_pages_get_detections_and_one_capture(settings, db) -> None:
+    with db.session() as s:
+        sid, rid = seed_run(s)
+        casino = add_page(s, sid, rid, "http://127.0.0.1:1/c", CASINO)
+        both = add_page(s, sid, rid, "http://127.0.0.1:1/v", BOTH)
+        news = add_page(s, sid, rid, "http://127.0.0.1:1/n", NEWS)
+    summary = Analyzer(db, load_rules(settings.rules_dir)).drain()
+    assert summary.pages == 3 and summary.failed == 0 and summary.captures == 2
+    with db.session() as s:
+        det = s.scalars(
+            select(Detection).where(Detection.page_id == casino, Detection.rule_id.endswith(".ru"))
+        ).one()
+        assert det.rule_id == "gambling.casino-promo.ru" and det.violation_type == "online_gambling"
+        assert det.capture_id is not None
+        assert (
+            det.legal_norm["kk"]
+            and det.violation_type_title["ru"]
+            and len(det.rule_fingerprint) == 64
+        )
+        assert {"онлайн-казино", "фриспин*", "джекпот"} <= {sp["term"] for sp in det.spans}
+        page = s.get(Page, casino)
+        for sp in det.spans:
+            source = page.text if sp["scope"] == "text" else page.title
+            assert source[sp["start"] : sp["end"]] == sp["text"]
+        assert page.analysis_status == AnalysisStatus.DONE and page.language == "ru"
+        two = s.scalars(select(Detection).where(Detection.page_id == both)).all()
+        assert {d.rule_id for d in two} == {"gambling.casino-promo.ru", "gambling.casino-promo.kk"}
+        assert len({d.capture_id for d in two}) == 1
+        cap = s.get(Capture, two[0].capture_id)
+        assert cap.status == CaptureStatus.QUEUED and cap.url == "http://127.0.0.1:1/v"
+        assert s.scalars(select(Detection).where(Detection.page_id == news)).all() == []
+        assert s.get(Page, news).title == "Новости"
+    assert Analyzer(db, load_rules(settings.rules_dir)).drain().pages == 0  # nothing twice
+
+
+def test_lying_charset_is_decoded_right_and_flagged(settings, db) -> None:
+    with db.session() as s:
+        sid, rid = seed_run(s)
+        pid = add_page(
+            s,
+            sid,
+            rid,
+            "http://127.0.0.1:1/k",
+            CASINO.replace("Бонусы", "Бонусы недели"),
+            charset="windows-1251",
+            encoding="koi8-r",
+        )
+    Analyzer(db, load_rules(settings.rules_dir)).drain()
+    with db.session() as s:
+        page = s.get(Page, pid)
+        assert page.encoding == "koi8-r" and page.title == "Бонусы недели"
+        assert s.scalars(select(Detection).where(Detection.page_id == pid)).all()
+
+
+def test_a_page_that_cannot_be_analysed_is_marked_failed(settings, db) -> None:
+    with db.session() as s:
+        sid, rid = seed_run(s)
+        pid = add_page(s, sid, rid, "http://127.0.0.1:1/x", "", body=False)
+    summary = Analyzer(db, load_rules(settings.rules_dir)).drain()
+    assert summary.failed == 1
+    with db.session() as s:
+        page = s.get(Page, pid)
+        assert (
+            page.analysis_status == AnalysisStatus.FAILED
+            and "no stored body" in page.analysis_error
+        )
