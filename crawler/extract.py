@@ -13,19 +13,55 @@ import lxml.html
 from crawler.encoding import decode
 
 _BLOCK = {
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
-    "table", "section", "article", "header", "footer", "nav", "aside", "main", "form",
-    "label", "button", "blockquote", "pre", "dd", "dt", "option", "figcaption",
-}  # fmt: skip
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "main",
+    "form",
+    "label",
+    "button",
+    "blockquote",
+    "pre",
+    "dd",
+    "dt",
+    "option",
+    "figcaption",
+}
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _KAZAKH = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 # Letters of the 2021 Kazakh Latin alphabet that English/Russian-Latin text lacks.
 _KAZAKH_LATIN = frozenset("áǵńóúúıÁǴŃÓÚÝİ")
 _DATE_META = (
-    "article:published_time", "og:published_time", "datePublished", "pubdate",
-    "publishdate", "date", "dc.date", "dc.date.issued", "sailthru.date",
-)  # fmt: skip
+    "article:published_time",
+    "og:published_time",
+    "datePublished",
+    "pubdate",
+    "publishdate",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "sailthru.date",
+)
 
 
 @dataclass

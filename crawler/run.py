@@ -46,12 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue runs from their frontier")
     parser.add_argument("--log-file")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Scrapy setting (as `scrapy crawl -s`)",
+    )
     args = parser.parse_args(argv)
 
     settings = get_project_settings()
     if args.log_file:
         settings.set("LOG_FILE", args.log_file)
     settings.set("LOG_LEVEL", args.log_level)
+    for pair in args.set:
+        name, _, value = pair.partition("=")
+        settings.set(name, value, priority="cmdline")
     db = Database(settings.get("KUZET_DATABASE_URL"), migrate=False)
     specs = []
     with db.session() as session:

@@ -56,20 +56,23 @@ def progress(db: Database, run_ids: Sequence[int]) -> Progress:
     p = Progress()
     with db.session() as s:
         for status, n in s.execute(
-            select(FrontierEntry.status, func.count()).where(FrontierEntry.crawl_run_id.in_(ids))
+            select(FrontierEntry.status, func.count())
+            .where(FrontierEntry.crawl_run_id.in_(ids))
             .group_by(FrontierEntry.status)
-        ):  # fmt: skip
+        ):
             setattr(p, {"done": "done", "pending": "pending", "failed": "failed"}[status.value], n)
         for status, n in s.execute(
-            select(Page.analysis_status, func.count()).where(Page.crawl_run_id.in_(ids))
+            select(Page.analysis_status, func.count())
+            .where(Page.crawl_run_id.in_(ids))
             .group_by(Page.analysis_status)
-        ):  # fmt: skip
+        ):
             p.stored += n
             if status in AnalysisStatus.FINAL:
                 p.analysed += n
-        p.detections = s.scalar(
-            select(func.count(Detection.id)).join(Page).where(Page.crawl_run_id.in_(ids))
-        ) or 0  # fmt: skip
+        p.detections = (
+            s.scalar(select(func.count(Detection.id)).join(Page).where(Page.crawl_run_id.in_(ids)))
+            or 0
+        )
     return p
 
 
@@ -92,11 +95,13 @@ def interrupted_runs(db: Database) -> list[int]:
             select(CrawlRun).where(
                 CrawlRun.status != CrawlStatus.SUCCEEDED,
                 select(FrontierEntry.id)
-                .where(FrontierEntry.crawl_run_id == CrawlRun.id,
-                       FrontierEntry.status == FrontierStatus.PENDING)
+                .where(
+                    FrontierEntry.crawl_run_id == CrawlRun.id,
+                    FrontierEntry.status == FrontierStatus.PENDING,
+                )
                 .exists(),
             )
-        ).all()  # fmt: skip
+        ).all()
         return [r.id for r in runs if not _alive(r.pid, r.host)]
 
 
@@ -114,6 +119,7 @@ def run_crawl(
     resume: bool = False,
     log_level: str = "INFO",
     on_progress: Callable[[Progress], None] | None = None,
+    scrapy_settings: dict[str, str] | None = None,
 ) -> CrawlResult:
     """Crawl the named sources (all enabled ones by default), or with ``resume`` continue
     the interrupted runs, and wait until crawl and analysis are finished.
@@ -147,14 +153,19 @@ def run_crawl(
     ]
     if resume:
         crawl_cmd.append("--resume")
+    for name, value in (scrapy_settings or {}).items():
+        crawl_cmd += ["--set", f"{name}={value}"]
     analysis_log = Path(str(log_file).replace("crawl-", "analysis-"))
     crawl = subprocess.Popen(
         crawl_cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     analysis = subprocess.Popen(
         [sys.executable, "-m", "rules.analyze", "--follow", *ids, "--log-file", str(analysis_log)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     crawl_err = ""
     try:
         while crawl.poll() is None:

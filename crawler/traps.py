@@ -1,9 +1,10 @@
 """Bound crawler traps: calendars, session IDs, endlessly nested or repeated paths.
 
-Every URL is reduced to a *shape* (digits → 0, query values dropped, keys sorted); a crawl
-follows at most ``per_shape`` URLs of one shape, so /calendar?month=1 … ?month=99999 or
-/a/b/a/b/a/b/… stop after a bounded number while ordinary article URLs (whose slugs differ)
-are unaffected. Hard limits catch the rest.
+Where traps live — query strings (calendars, endless pagination, session IDs) and
+date-shaped paths (/events/2024/05/17/) — a URL is reduced to a *shape* (query values
+dropped and keys sorted; date segments → 0), and a crawl follows at most ``per_shape``
+URLs of one shape. Plain paths, including numeric article IDs (/news/123456), are never
+shape-limited: the source's page limit bounds them. Hard limits catch the rest.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 from urllib.parse import parse_qsl, urlsplit
 
 _DIGITS = re.compile(r"\d+")
+_DATE_PATH = re.compile(r"/(?:19|20)\d\d[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)")
 
 
 class TrapGuard:
@@ -33,10 +35,15 @@ class TrapGuard:
         self._shapes: Counter[str] = Counter()
 
     @staticmethod
-    def shape(url: str) -> str:
+    def shape(url: str) -> str | None:
+        """The trap-prone shape of ``url``, or None when it has none."""
         parts = urlsplit(url)
+        dated = bool(_DATE_PATH.search(parts.path))
+        if not parts.query and not dated:
+            return None
         keys = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)})
-        return f"{parts.netloc}{_DIGITS.sub('0', parts.path)}?{'&'.join(keys)}"
+        path = _DIGITS.sub("0", parts.path) if dated else parts.path
+        return f"{parts.netloc}{path}?{'&'.join(keys)}"
 
     def reason(self, url: str) -> str | None:
         """Why ``url`` looks like a trap, or None to follow it (and count its shape)."""
@@ -51,6 +58,8 @@ class TrapGuard:
         if len(parse_qsl(parts.query, keep_blank_values=True)) > self.max_query_params:
             return "too many query parameters"
         shape = self.shape(url)
+        if shape is None:
+            return None
         if self._shapes[shape] >= self.per_shape:
             return "too many URLs of one shape"
         self._shapes[shape] += 1

@@ -5,62 +5,36 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 from sqlalchemy import func, select
 
+from kuzet import cli_pages, cli_sources
+from kuzet.cli_common import Ctx, console, ctx_of, err, fail
 from kuzet.config import LANGUAGES, Settings
-from kuzet.db import Database
 from kuzet.i18n import localized, t
-from kuzet.models import Notice, Role, Source, User
+from kuzet.models import Notice, Role, User
 from rules.loader import RulePackError
 
 app = typer.Typer(
     help="kuzet — monitoring, evidence capture and Form 2 notices.", no_args_is_help=True
 )
 rules_app = typer.Typer(help="Rule packs: validate and test.", no_args_is_help=True)
-sources_app = typer.Typer(help="Watched sources.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 notices_app = typer.Typer(help="Form 2 notices.", no_args_is_help=True)
 captures_app = typer.Typer(help="Evidence capture jobs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
-app.add_typer(sources_app, name="sources")
+app.add_typer(cli_sources.app, name="sources")
+app.add_typer(cli_pages.app, name="pages")
 app.add_typer(users_app, name="users")
 app.add_typer(notices_app, name="notices")
 app.add_typer(captures_app, name="captures")
-
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-@dataclass
-class Ctx:
-    settings: Settings
-    _db: Database | None = None
-
-    @property
-    def lang(self) -> str:
-        return self.settings.language
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = Database.from_settings(self.settings)
-        return self._db
-
-
-def _ctx(ctx: typer.Context) -> Ctx:
-    return ctx.obj  # type: ignore[no-any-return]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+_ctx = ctx_of
 
 
 @app.callback()
@@ -154,39 +128,82 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None
 # ---------------------------------------------------------------- crawl / captures
 
 
+def _progress_table(p) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(show_header=True)
+    for col in ("fetched", "queued", "failed", "stored", "analysed", "detections"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(p.done),
+        str(p.pending),
+        str(p.failed),
+        str(p.stored),
+        str(p.analysed),
+        str(p.detections),
+    )
+    return table
+
+
 @app.command()
 def crawl(
     ctx: typer.Context,
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="Source name (repeatable).")
     ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every enabled source.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue crawls that were killed.")
+    ] = False,
 ) -> None:
-    """Crawl sources (all enabled ones by default), evaluate rules, queue captures."""
+    """Crawl sources, store new page versions, run the rules, queue captures."""
     from crawler.runner import CrawlError, run_crawl
 
     c = _ctx(ctx)
+    if not (source or all_ or resume):
+        raise fail("name sources with --source NAME, or use --all or --resume", 2)
     try:
-        result = run_crawl(c.settings, c.db, source or None)
+        with Live(console=console, refresh_per_second=4, transient=False) as live:
+            result = run_crawl(
+                c.settings,
+                c.db,
+                None if all_ else source,
+                resume=resume,
+                on_progress=lambda p: live.update(_progress_table(p)),
+            )
     except (RulePackError, CrawlError) as exc:
         raise fail(str(exc)) from exc
-    from kuzet.models import CrawlRun
+    from kuzet.models import CrawlRun, Detection, Page
 
-    table = Table("run", "source", "status", "pages", "failed", "detections")
+    table = Table(
+        "run", "source", "status", "fetched", "new", "unchanged", "304", "failed", "detections"
+    )
     with c.db.session() as session:
+        found = dict(
+            session.execute(
+                select(Page.crawl_run_id, func.count(Detection.id))
+                .join(Detection)
+                .where(Page.crawl_run_id.in_(result.run_ids))
+                .group_by(Page.crawl_run_id)
+            ).all()
+        )
         for run in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(result.run_ids))):
             st = run.stats
-            det = sum(v for k, v in st.items() if k.startswith("kuzet/detections/"))
+            det = found.get(run.id, 0)
             table.add_row(
                 str(run.id),
                 run.source.name,
                 run.status.value,
                 str(st.get("kuzet/pages/fetched", 0)),
+                str(st.get("kuzet/pages/stored", 0)),
+                str(st.get("kuzet/pages/unchanged", 0)),
+                str(st.get("kuzet/pages/not_modified", 0)),
                 str(st.get("kuzet/pages/failed", 0)),
-                str(det),
+                str(det or "—"),
             )
     console.print(table)
+    for e in result.errors:
+        err.print(e, highlight=False)
     console.print(f"log: {result.log_file}", highlight=False)
-    if result.returncode != 0:
+    if result.errors:
         raise typer.Exit(1)
 
 
@@ -241,48 +258,6 @@ def rules_test(ctx: typer.Context, directory: Path | None = None) -> None:
     if failures:
         raise fail(t("cli.rules_failed", c.lang, n=len(failures)))
     console.print(t("cli.rules_ok", c.lang, n=len(rs.rules), tests=count))
-
-
-# ---------------------------------------------------------------- sources
-
-
-@sources_app.command("add")
-def sources_add(
-    ctx: typer.Context,
-    name: str,
-    url: str,
-    depth: int = 2,
-    max_pages: int = 100,
-    allow_private: Annotated[bool, typer.Option(help="Allow private/loopback addresses.")] = False,
-) -> None:
-    c = _ctx(ctx)
-    if not url.startswith(("http://", "https://")):
-        raise fail(f"{url!r} is not an http(s) URL")
-    with c.db.session() as session:
-        if session.scalar(select(Source.id).where(Source.name == name)):
-            raise fail(f"source {name!r} already exists")
-        session.add(
-            Source(
-                name=name,
-                start_url=url,
-                max_depth=depth,
-                max_pages=max_pages,
-                allow_private=allow_private,
-            )
-        )
-    console.print(f"added {name}")
-
-
-@sources_app.command("list")
-def sources_list(ctx: typer.Context) -> None:
-    c = _ctx(ctx)
-    table = Table("name", "kind", "url", "depth", "max pages", "enabled")
-    with c.db.session() as session:
-        for s in session.scalars(select(Source).order_by(Source.name)):
-            table.add_row(
-                s.name, s.kind, s.start_url, str(s.max_depth), str(s.max_pages), str(s.enabled)
-            )
-    console.print(table)
 
 
 # ---------------------------------------------------------------- users

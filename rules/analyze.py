@@ -170,9 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-file")
     args = parser.parse_args(argv)
     logging.basicConfig(
-        filename=args.log_file, level=logging.INFO,
+        filename=args.log_file,
+        level=logging.INFO,
         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s",
-    )  # fmt: skip
+    )
     settings = Settings.from_env()
     analyzer = Analyzer(
         Database.from_settings(settings, migrate=False), load_rules(settings.rules_dir)

@@ -12,22 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from kuzet.yamlfile import Loc, YamlFileError, field_name, line_for, parse, raise_validation
 from rules.schema import Localized, Pack, Rule, ViolationTypes
 
 VIOLATION_TYPES_FILE = "violation_types.yaml"
-Loc = tuple[str | int, ...]
 
 
-class RulePackError(Exception):
+class RulePackError(YamlFileError):
     """An invalid rule file; ``str()`` is the one message shown to the user."""
-
-    def __init__(self, path: Path, line: int | None, field: str, message: str) -> None:
-        self.path, self.line, self.field, self.message = path, line, field, message
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
 
 
 @dataclass
@@ -48,70 +42,11 @@ class RuleSet:
 
 
 def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
-    """YAML → Python data plus the 1-based line of every mapping key and list item."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RulePackError(
-            path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from exc
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise RulePackError(path, 1, "", "the file is empty")
-        lines: dict[Loc, int] = {}
-        _index(path, node, (), lines)
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise RulePackError(path, line, "", f"invalid YAML: {exc.problem or exc.context}") from exc
-    finally:
-        loader.dispose()
-    return data, lines
-
-
-def _index(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                raise RulePackError(
-                    path, key_node.start_mark.line + 1, _field((*loc, key)), "duplicate key"
-                )
-            seen.add(key)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            _index(path, value_node, (*loc, key), lines)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(path, item, (*loc, i), lines)
-
-
-def _field(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return None
+    return parse(path, RulePackError)
 
 
 def _raise_validation(path: Path, exc: ValidationError, lines: dict[Loc, int]) -> None:
-    err = exc.errors()[0]
-    loc: Loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    raise RulePackError(path, _line_for(loc, lines), _field(loc), msg) from exc
+    raise_validation(path, exc, lines, RulePackError)
 
 
 def load_violation_types(path: Path) -> dict[str, Localized]:
@@ -144,11 +79,11 @@ def load_pack(path: Path, violation_types: dict[str, Localized]) -> Pack:
             known = ", ".join(sorted(violation_types))
             # Point at the rule's own field, or at the default it inherited.
             own = isinstance(raw_rules[i], dict) and "violation_type" in raw_rules[i]
-            line = _line_for(loc if own else ("defaults", "violation_type"), lines)
+            line = line_for(loc if own else ("defaults", "violation_type"), lines)
             raise RulePackError(
                 path,
                 line,
-                _field(loc),
+                field_name(loc),
                 f"unknown violation type {rule.violation_type!r} (known: {known})",
             )
     return pack
@@ -175,7 +110,7 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
                 _, lines = _parse(path)
                 raise RulePackError(
                     path,
-                    _line_for(("rules", idx, "id"), lines),
+                    line_for(("rules", idx, "id"), lines),
                     f"rules[{idx}].id",
                     f"duplicate rule id {rule.id!r} (also in {sources[rule.id]})",
                 )

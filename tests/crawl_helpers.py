@@ -45,10 +45,18 @@ def seed_run(session: Session, url: str = "http://127.0.0.1:1/", **source: Any) 
 
 def page_item(source_id: int, run_id: int, url: str, html: str, **extra: object) -> PageItem:
     fields: dict[str, object] = {
-        "source_id": source_id, "crawl_run_id": run_id, "url": url, "fetched_at": utcnow(),
-        "fetch_status": FetchStatus.OK.value, "final_url": url, "http_status": 200,
-        "content_type": "text/html", "charset": "utf-8", "body": html.encode(),
-        "server_ip": "127.0.0.1", "protocol": "HTTP/1.1",
-    }  # fmt: skip
+        "source_id": source_id,
+        "crawl_run_id": run_id,
+        "url": url,
+        "fetched_at": utcnow(),
+        "fetch_status": FetchStatus.OK.value,
+        "final_url": url,
+        "http_status": 200,
+        "content_type": "text/html",
+        "charset": "utf-8",
+        "body": html.encode(),
+        "server_ip": "127.0.0.1",
+        "protocol": "HTTP/1.1",
+    }
     fields.update(extra)
     return PageItem(**fields)  # type: ignore[arg-type]

@@ -26,9 +26,16 @@ NEWS = "<html lang=ru><title>Новости</title><p>Полиция закры�
 
 
 def add_page(s, sid, rid, url, html, *, charset="utf-8", encoding="utf-8", body=True):
-    page = Page(source_id=sid, crawl_run_id=rid, url=url, fetch_status=FetchStatus.OK,
-                http_status=200, charset=charset, content_sha256=str(hash(url)).ljust(64, "0")[:64],
-                analysis_status=AnalysisStatus.PENDING)  # fmt: skip
+    page = Page(
+        source_id=sid,
+        crawl_run_id=rid,
+        url=url,
+        fetch_status=FetchStatus.OK,
+        http_status=200,
+        charset=charset,
+        content_sha256=str(hash(url)).ljust(64, "0")[:64],
+        analysis_status=AnalysisStatus.PENDING,
+    )
     if body:
         page.body = PageBody(data=zlib.compress(html.encode(encoding)))
     s.add(page)

@@ -8,7 +8,16 @@ from sqlalchemy import select
 
 from crawler import settings as crawl_settings
 from crawler.runner import CrawlError, run_crawl
-from kuzet.models import Capture, CrawlRun, CrawlStatus, Detection, FetchStatus, Page, Source
+from kuzet.models import (
+    Capture,
+    CrawlRun,
+    CrawlStatus,
+    Detection,
+    FetchStatus,
+    FrontierEntry,
+    Page,
+    Source,
+)
 from rules.loader import RulePackError
 
 
@@ -102,3 +111,32 @@ def test_invalid_pack_means_nothing_is_crawled(settings, db, sample_site, tmp_pa
 def test_unknown_source_is_an_error(settings, db) -> None:
     with pytest.raises(CrawlError, match="unknown source"):
         run_crawl(settings, db, ["nope"])
+
+
+def test_ssrf_guard_refuses_loopback_unless_the_source_allows_it(settings, db) -> None:
+    from tests.webserver import WebServer, html
+
+    with WebServer({"/": html("<p>внутренний сервис</p>")}) as web:
+        with db.session() as s:
+            s.add(Source(name="outside", start_url=web.url + "/", allow_private=False))
+        run_crawl(settings, db, ["outside"])
+        assert web.page_hits() == {}  # not one request reached the private address
+        with db.session() as s:
+            (page,) = s.scalars(select(Page)).all()
+            assert page.fetch_status == FetchStatus.FAILED
+            assert page.error.startswith("blocked: 127.0.0.1 is a non-public address")
+
+
+def test_conditional_recrawl_gets_304s_and_still_walks_the_site(settings, db, sample_site) -> None:
+    add_source(db, "sample", sample_site.urls["site"], max_depth=2)
+    run_crawl(settings, db)
+    second = run_crawl(settings, db)
+    with db.session() as s:
+        run = s.get(CrawlRun, second.run_ids[0])
+        # the static server honours If-Modified-Since: every stored page answers 304,
+        # and links are still followed from the stored copies
+        assert run.stats["kuzet/pages/not_modified"] == 5
+        done = s.scalars(
+            select(FrontierEntry.url).where(FrontierEntry.crawl_run_id == run.id)
+        ).all()
+        assert len(done) == 6  # 5 pages + the missing one

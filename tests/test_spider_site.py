@@ -27,9 +27,16 @@ def spider(settings, db, **source):
 
 def response(url, body, depth=0, cls=HtmlResponse, headers=None, status=200):
     req = Request(url, meta={"depth": depth})
-    return cls(url=url, body=body, encoding="utf-8", request=req, status=status,
-               headers=headers or {"Content-Type": "text/html; charset=utf-8", "ETag": '"e1"'},
-               ip_address=ipaddress.ip_address("127.0.0.1"), protocol="HTTP/1.1")  # fmt: skip
+    return cls(
+        url=url,
+        body=body,
+        encoding="utf-8",
+        request=req,
+        status=status,
+        headers=headers or {"Content-Type": "text/html; charset=utf-8", "ETag": '"e1"'},
+        ip_address=ipaddress.ip_address("127.0.0.1"),
+        protocol="HTTP/1.1",
+    )
 
 
 def split(out):

@@ -141,10 +141,15 @@ class StorePagePipeline:
     @staticmethod
     def _update_frontier(session: Any, items: list[PageItem]) -> None:
         rows = [
-            {"crawl_run_id": i.crawl_run_id, "url": url, "depth": depth,
-             "status": FrontierStatus.PENDING.value}
-            for i in items for url, depth in i.links
-        ]  # fmt: skip
+            {
+                "crawl_run_id": i.crawl_run_id,
+                "url": url,
+                "depth": depth,
+                "status": FrontierStatus.PENDING.value,
+            }
+            for i in items
+            for url, depth in i.links
+        ]
         insert_ignore(session, FrontierEntry.__table__, rows)
         by_status: dict[tuple[int, str], list[str]] = {}
         for i in items:
@@ -158,7 +163,9 @@ class StorePagePipeline:
             for chunk in range(0, len(urls), 500):
                 session.execute(
                     update(FrontierEntry)
-                    .where(FrontierEntry.crawl_run_id == run_id,
-                           FrontierEntry.url.in_(urls[chunk : chunk + 500]))
+                    .where(
+                        FrontierEntry.crawl_run_id == run_id,
+                        FrontierEntry.url.in_(urls[chunk : chunk + 500]),
+                    )
                     .values(status=status)
-                )  # fmt: skip
+                )

@@ -27,8 +27,9 @@ class KuzetSpider(scrapy.Spider):
 
     source: Source
 
-    def __init__(self, *args: Any, source_id: int, crawl_run_id: int, resume: bool = False,
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self, *args: Any, source_id: int, crawl_run_id: int, resume: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.source_id = int(source_id)
         self.crawl_run_id = int(crawl_run_id)
@@ -97,10 +98,19 @@ class KuzetSpider(scrapy.Spider):
                 self.crawler.stats.set_value("kuzet/frontier/resumed", len(pending))
             else:
                 pending = list(self.seeds())
-                insert_ignore(session, FrontierEntry.__table__, [
-                    {"crawl_run_id": self.crawl_run_id, "url": u, "depth": d,
-                     "status": FrontierStatus.PENDING.value} for u, d in pending
-                ])  # fmt: skip
+                insert_ignore(
+                    session,
+                    FrontierEntry.__table__,
+                    [
+                        {
+                            "crawl_run_id": self.crawl_run_id,
+                            "url": u,
+                            "depth": d,
+                            "status": FrontierStatus.PENDING.value,
+                        }
+                        for u, d in pending
+                    ],
+                )
         for url, depth in pending:
             yield self.request(url, depth, seed=True)
 
@@ -108,8 +118,15 @@ class KuzetSpider(scrapy.Spider):
         """(url, depth) pairs to start a fresh run with."""
         yield self.source.start_url, 0
 
-    def request(self, url: str, depth: int, *, seed: bool = False, callback: Any = None,
-                meta: dict[str, Any] | None = None) -> scrapy.Request:  # fmt: skip
+    def request(
+        self,
+        url: str,
+        depth: int,
+        *,
+        seed: bool = False,
+        callback: Any = None,
+        meta: dict[str, Any] | None = None,
+    ) -> scrapy.Request:
         self._scheduled.add(url)
         headers: dict[str, str] = {}
         known = self._known.get(url)
@@ -125,17 +142,24 @@ class KuzetSpider(scrapy.Spider):
         if self.source.proxy:
             m["proxy"] = self.source.proxy
         return scrapy.Request(
-            url, callback=callback or self.parse, errback=self.on_error, headers=headers,
-            meta=m, dont_filter=seed,
-        )  # fmt: skip
+            url,
+            callback=callback or self.parse,
+            errback=self.on_error,
+            headers=headers,
+            meta=m,
+            dont_filter=seed,
+        )
 
     # -------------------------------------------------------------- items
 
     def item(self, url: str, **fields: Any) -> PageItem:
         return PageItem(
-            source_id=self.source_id, crawl_run_id=self.crawl_run_id, url=url,
-            fetched_at=utcnow(), **fields,
-        )  # fmt: skip
+            source_id=self.source_id,
+            crawl_run_id=self.crawl_run_id,
+            url=url,
+            fetched_at=utcnow(),
+            **fields,
+        )
 
     def response_item(
         self,

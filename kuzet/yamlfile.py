@@ -1,0 +1,91 @@
+"""YAML files validated by pydantic models, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+Loc = tuple[str | int, ...]
+
+
+class YamlFileError(Exception):
+    """An invalid file; ``str()`` is the one message shown to the user."""
+
+    def __init__(self, path: Path, line: int | None, field: str, message: str) -> None:
+        self.path, self.line, self.field, self.message = path, line, field, message
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+def parse(path: Path, error: type[YamlFileError] = YamlFileError) -> tuple[Any, dict[Loc, int]]:
+    """YAML → Python data plus the 1-based line of every mapping key and list item."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(path, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise error(path, None, "", f"cannot read: {exc.strerror}") from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise error(path, 1, "", "the file is empty")
+        lines: dict[Loc, int] = {}
+        _index(path, node, (), lines, error)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise error(path, line, "", f"invalid YAML: {exc.problem or exc.context}") from exc
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _index(
+    path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int], error: type[YamlFileError]
+) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise error(path, line, field_name((*loc, key)), "duplicate key")
+            seen.add(key)
+            _index(path, value_node, (*loc, key), lines, error)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(path, item, (*loc, i), lines, error)
+
+
+def field_name(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def raise_validation(
+    path: Path,
+    exc: ValidationError,
+    lines: dict[Loc, int],
+    error: type[YamlFileError] = YamlFileError,
+) -> None:
+    """Re-raise pydantic's first error as one file:line: field: message."""
+    err = exc.errors()[0]
+    loc: Loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+    msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+    raise error(path, line_for(loc, lines), field_name(loc), msg) from exc

@@ -1,0 +1,74 @@
+"""A scriptable local web server for tests: routes are Python callables, every hit counted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+Reply = tuple[int, dict[str, str], bytes]
+Route = Callable[[str, dict[str, str]], Reply]  # (path with query, request headers) -> reply
+
+
+class WebServer:
+    def __init__(self, routes: dict[str, Route] | Route, delay: float = 0.0) -> None:
+        self.routes = routes
+        self.delay = delay
+        self.hits: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                path = self.path
+                with server._lock:
+                    server.hits[path] += 1
+                if server.delay:
+                    time.sleep(server.delay)
+                status, headers, body = server.reply(path, dict(self.headers))
+                self.send_response(status)
+                headers = {"Content-Type": "text/html; charset=utf-8", **headers}
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def reply(self, path: str, headers: dict[str, str]) -> Reply:
+        if callable(self.routes):
+            return self.routes(path, headers)
+        if path == "/robots.txt" and path not in self.routes:
+            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
+        route = self.routes.get(path) or self.routes.get(urlsplit(path).path)
+        if route is None:
+            return 404, {}, b"not found"
+        return route(path, headers)
+
+    def page_hits(self) -> Counter[str]:
+        return Counter({p: n for p, n in self.hits.items() if p != "/robots.txt"})
+
+    def __enter__(self) -> WebServer:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def html(body: str, title: str = "Бет", status: int = 200, **headers: str) -> Route:
+    head = f"<head><meta charset='utf-8'><title>{title}</title></head>"
+    data = f"<!doctype html><html>{head}<body>{body}</body></html>"
+    return lambda path, h: (status, dict(headers), data.encode())
