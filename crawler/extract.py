@@ -138,7 +138,7 @@ def detect_language(text: str) -> str:
     return "other"
 
 
-def _parse_date(value: str) -> datetime | None:
+def parse_date(value: str) -> datetime | None:
     value = value.strip()
     if not value:
         return None
@@ -157,7 +157,7 @@ def published_at(root: lxml.html.HtmlElement) -> datetime | None:
     for meta in root.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         if key in {k.lower() for k in _DATE_META}:
-            dt = _parse_date(meta.get("content") or "")
+            dt = parse_date(meta.get("content") or "")
             if dt:
                 return dt
     for script in root.xpath('//script[@type="application/ld+json"]/text()'):
@@ -167,11 +167,11 @@ def published_at(root: lxml.html.HtmlElement) -> datetime | None:
             continue
         for obj in data if isinstance(data, list) else [data]:
             if isinstance(obj, dict) and isinstance(obj.get("datePublished"), str):
-                dt = _parse_date(obj["datePublished"])
+                dt = parse_date(obj["datePublished"])
                 if dt:
                     return dt
     for value in root.xpath("//time/@datetime"):
-        dt = _parse_date(value)
+        dt = parse_date(value)
         if dt:
             return dt
     return None

@@ -40,6 +40,10 @@ DOWNLOADER_MIDDLEWARES = {
 }
 KUZET_SSRF_ENABLED = True
 
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.spider_errors.SpiderErrorsMiddleware": 50,
+}
+
 ITEM_PIPELINES = {
     "crawler.pipelines.store_page.StorePagePipeline": 100,
 }

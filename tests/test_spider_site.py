@@ -105,3 +105,16 @@ def test_failures_become_failed_fetch_items(settings, db) -> None:
     failure.request = Request(BASE + "admin/")
     (item,) = list(sp.on_error(failure))
     assert item.store_page is False and item.fetch_status == "ok"
+
+
+def test_a_callback_exception_is_recorded_as_a_failed_fetch(settings, db) -> None:
+    from crawler.middlewares.spider_errors import SpiderErrorsMiddleware
+
+    sp = spider(settings, db)
+    mw = SpiderErrorsMiddleware.from_crawler(sp.crawler)
+    (item,) = mw.process_spider_exception(
+        response(BASE + "odd", b"<html>"), ValueError("bad markup")
+    )
+    assert item.fetch_status == "failed" and item.url == BASE + "odd"
+    assert item.error == "parse error: ValueError: bad markup" and item.http_status == 200
+    assert sp.crawler.stats.get_value("kuzet/pages/parse_error") == 1

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 import zlib
+from datetime import datetime
 from typing import Any
 
 from scrapy import signals
@@ -96,7 +97,12 @@ class StorePagePipeline:
                     repeats.append((item, in_batch[(item.url, sha)]))
                     stats.inc_value("kuzet/pages/unchanged")
                     continue
-                ok = item.fetch_status == FetchStatus.OK.value and item.body is not None
+                ok = (
+                    item.fetch_status == FetchStatus.OK.value
+                    and item.body is not None
+                    and item.meta.pop("analyze", True)
+                )
+                published = item.meta.get("published_at")
                 page = Page(
                     source_id=item.source_id,
                     crawl_run_id=item.crawl_run_id,
@@ -115,6 +121,7 @@ class StorePagePipeline:
                     etag=item.etag,
                     last_modified=item.last_modified,
                     meta=item.meta,
+                    published_at=datetime.fromisoformat(published) if published else None,
                     analysis_status=AnalysisStatus.PENDING if ok else AnalysisStatus.SKIPPED,
                 )
                 if item.body is not None:

@@ -37,6 +37,8 @@ class KuzetSpider(scrapy.Spider):
         self._scheduled: set[str] = set()
         # url → (etag, last-modified, page id) of the newest stored version
         self._known: dict[str, tuple[str | None, str | None, int]] = {}
+        # url → status of the newest row (ok / deleted), to notice items that vanish
+        self._latest: dict[str, FetchStatus] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KuzetSpider:
@@ -73,6 +75,16 @@ class KuzetSpider(scrapy.Spider):
                 )
             ):
                 self._known[url] = (etag, last_modified, pid)
+            latest = (
+                select(func.max(Page.id).label("id"))
+                .where(Page.source_id == self.source_id, Page.fetch_status != FetchStatus.FAILED)
+                .group_by(Page.url)
+                .subquery()
+            )
+            for url, status in session.execute(
+                select(Page.url, Page.fetch_status).join(latest, Page.id == latest.c.id)
+            ):
+                self._latest[url] = status
 
     def stored_body(self, url: str) -> bytes | None:
         """The newest stored body of ``url`` (to follow links of a page answered with 304)."""
