@@ -10,15 +10,35 @@ import argparse
 import os
 import socket
 import sys
+from pathlib import Path
+from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from crawler.database import database_for
+from crawler.render import browser_settings, needs_browser
 from crawler.spiders import spider_for
 from kuzet.db import Database, utcnow
-from kuzet.models import CrawlRun, CrawlStatus
+from kuzet.models import CrawlRun, CrawlStatus, Source
+from kuzet.profiles import profile_path
+
+
+def spider_class(settings: Any, source: Source) -> type:
+    """The source's spider; for a browser-fetched source, a subclass with browser settings."""
+    cls = spider_for(source.kind)
+    proxy = source.proxy or settings.get("KUZET_PROXY") or None
+    if not needs_browser(source.render, proxy):
+        return cls
+    home = settings.get("KUZET_HOME") or "."
+    state = None
+    if source.login_profile:
+        state = str(profile_path(Path(home) / "profiles", source.login_profile))
+    custom = browser_settings(
+        chromium=settings.get("KUZET_CHROMIUM"), home=home, proxy=proxy, storage_state=state
+    )
+    return type(f"Browser{cls.__name__}", (cls,), {"custom_settings": custom})
 
 
 def _finish_run(crawler: Crawler, run_id: int) -> None:
@@ -71,10 +91,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"unknown crawl run {rid}", file=sys.stderr)
                 return 2
             run.pid, run.host = os.getpid(), socket.gethostname()
-            specs.append((run.id, run.source_id, run.source.kind))
+            specs.append((run.id, run.source_id, spider_class(settings, run.source)))
     process = CrawlerProcess(settings)
-    for run_id, source_id, kind in specs:
-        crawler = process.create_crawler(spider_for(kind))
+    for run_id, source_id, spidercls in specs:
+        crawler = process.create_crawler(spidercls)
         _finish_run(crawler, run_id)
         process.crawl(crawler, source_id=source_id, crawl_run_id=run_id, resume=args.resume)
     process.start()

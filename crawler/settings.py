@@ -52,5 +52,8 @@ KUZET_STORE_BATCH_SECONDS = 1.0
 
 KUZET_DATABASE_URL = os.environ.get("KUZET_DATABASE_URL", "")
 KUZET_RULES_DIR = os.environ.get("KUZET_RULES_DIR", "")
+KUZET_HOME = os.environ.get("KUZET_HOME", "")
+KUZET_PROXY = os.environ.get("KUZET_PROXY", "")
+KUZET_CHROMIUM = os.environ.get("KUZET_CHROMIUM", "/usr/lib/chromium/chromium")
 
 LOG_LEVEL = "INFO"

@@ -27,6 +27,14 @@ class ArtifactData:
     data: bytes
 
 
+@dataclass(frozen=True)
+class CaptureOptions:
+    """How to reach the page: the source's proxy and saved login, if any."""
+
+    proxy: str | None = None
+    storage_state: str | None = None
+
+
 @dataclass
 class CaptureOutput:
     final_url: str
@@ -51,7 +59,9 @@ class CaptureBackend(ABC):
     async def start(self) -> None: ...
 
     @abstractmethod
-    async def capture(self, url: str) -> CaptureOutput: ...
+    async def capture(
+        self, url: str, options: CaptureOptions = CaptureOptions()
+    ) -> CaptureOutput: ...
 
     @abstractmethod
     async def close(self) -> None: ...
@@ -92,12 +102,21 @@ class PlaywrightBackend(CaptureBackend):
             await self._pw.stop()
         self._browser = self._pw = None
 
-    async def capture(self, url: str) -> CaptureOutput:
+    async def capture(self, url: str, options: CaptureOptions = CaptureOptions()) -> CaptureOutput:
         if self._browser is None:
             raise CaptureError("capture backend not started")
         timeout_ms = self.settings.capture_timeout_s * 1000
+        extra: dict[str, Any] = {}
+        if options.proxy:
+            extra["proxy"] = {"server": options.proxy}
+        if options.storage_state:
+            extra["storage_state"] = options.storage_state
         context = await self._browser.new_context(
-            viewport=VIEWPORT, accept_downloads=False, ignore_https_errors=True, locale="ru-RU"
+            viewport=VIEWPORT,
+            accept_downloads=False,
+            ignore_https_errors=True,
+            locale="ru-RU",
+            **extra,
         )
         try:
             page = await context.new_page()

@@ -12,13 +12,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 import kuzet
-from evidence.capture import CaptureBackend, CaptureError, CaptureOutput, PlaywrightBackend
+from evidence.capture import (
+    CaptureBackend,
+    CaptureError,
+    CaptureOptions,
+    CaptureOutput,
+    PlaywrightBackend,
+)
 from evidence.store import ArtifactStore, LocalArtifactStore
 from kuzet.config import Settings
 from kuzet.db import Database, utcnow
-from kuzet.models import Artifact, Capture, CaptureStatus
+from kuzet.models import Artifact, Capture, CaptureStatus, Page
+from kuzet.profiles import profile_path
 
 logger = logging.getLogger(__name__)
 
@@ -29,18 +37,33 @@ class CaptureSummary:
     failed: int = 0
 
 
-def _claim(db: Database, ids: Sequence[int] | None) -> list[tuple[int, str]]:
+Claimed = tuple[int, str, CaptureOptions]
+
+
+def _claim(settings: Settings, db: Database, ids: Sequence[int] | None) -> list[Claimed]:
     with db.session() as session:
         query = select(Capture).where(Capture.status == CaptureStatus.QUEUED)
         if ids is not None:
             query = query.where(Capture.id.in_(list(ids)))
         claimed = []
-        for cap in session.scalars(query.order_by(Capture.id)):
+        for cap in session.scalars(
+            query.options(selectinload(Capture.page).selectinload(Page.source)).order_by(Capture.id)
+        ):
             cap.status = CaptureStatus.RUNNING
             cap.attempts += 1
             cap.started_at = utcnow()
-            claimed.append((cap.id, cap.url))
+            claimed.append((cap.id, cap.url, _options(settings, cap)))
     return claimed
+
+
+def _options(settings: Settings, cap: Capture) -> CaptureOptions:
+    """The capture reaches the page the way the crawl did: same proxy, same login."""
+    source = cap.page.source if cap.page else None
+    proxy = (source.proxy if source else None) or settings.proxy
+    state = None
+    if source and source.login_profile:
+        state = str(profile_path(settings.profiles_dir, source.login_profile))
+    return CaptureOptions(proxy=proxy, storage_state=state)
 
 
 def _fail(db: Database, capture_id: int, reason: str) -> None:
@@ -78,7 +101,7 @@ async def _run(
     db: Database,
     store: ArtifactStore,
     backend: CaptureBackend,
-    claimed: list[tuple[int, str]],
+    claimed: list[Claimed],
     concurrency: int,
     timeout_s: float,
 ) -> CaptureSummary:
@@ -86,17 +109,17 @@ async def _run(
     try:
         await backend.start()
     except Exception as exc:
-        for capture_id, _ in claimed:
+        for capture_id, _, _ in claimed:
             _fail(db, capture_id, f"browser unavailable: {exc}")
         summary.failed = len(claimed)
         return summary
 
     sem = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(capture_id: int, url: str) -> None:
+    async def one(capture_id: int, url: str, options: CaptureOptions) -> None:
         async with sem:
             try:
-                out = await asyncio.wait_for(backend.capture(url), timeout=timeout_s)
+                out = await asyncio.wait_for(backend.capture(url, options), timeout=timeout_s)
             except TimeoutError:
                 _fail(db, capture_id, f"timed out after {timeout_s:.0f} s")
                 summary.failed += 1
@@ -118,7 +141,7 @@ async def _run(
                 summary.failed += 1
 
     try:
-        await asyncio.gather(*(one(cid, url) for cid, url in claimed))
+        await asyncio.gather(*(one(cid, url, options) for cid, url, options in claimed))
     finally:
         await backend.close()
     return summary
@@ -132,7 +155,7 @@ def run_captures(
     backend_factory: Callable[[Settings], CaptureBackend] = PlaywrightBackend,
 ) -> CaptureSummary:
     """Capture every queued capture (or only ``ids``) and wait until all are final."""
-    claimed = _claim(db, ids)
+    claimed = _claim(settings, db, ids)
     if not claimed:
         return CaptureSummary()
     store = LocalArtifactStore(settings.evidence_dir)

@@ -206,3 +206,68 @@ def remove(ctx: typer.Context, name: str) -> None:
             session, action="source.removed", object_type="source", object_id=name, actor="cli"
         )
     console.print(f"removed {name}")
+
+
+@app.command("login")
+def login(
+    ctx: typer.Context,
+    name: str,
+    cookies: Annotated[
+        Path | None, typer.Option(help="Import a cookies.txt or JSON cookie export instead.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Profile name (default: the source's).")
+    ] = None,
+) -> None:
+    """Save a login for a source: log in by hand in a browser window, or import cookies."""
+    from kuzet.profiles import ProfileError, parse_cookies_file, profile_path, save_state
+
+    c = ctx_of(ctx)
+    with c.db.session() as session:
+        source = _get(session, name)
+        url = source.start_url
+    profile = profile or name
+    try:
+        path = profile_path(c.settings.profiles_dir, profile)
+        if cookies is not None:
+            state = {"cookies": parse_cookies_file(cookies), "origins": []}
+        else:
+            state = _record_login(c.settings, url)
+    except ProfileError as exc:
+        raise fail(str(exc)) from exc
+    save_state(path, state)
+    with c.db.session() as session:
+        _get(session, name).login_profile = profile
+        audit.record(
+            session, action="source.login_saved", object_type="source", object_id=name, actor="cli",
+            details={"profile": profile, "cookies": len(state.get("cookies", [])),
+                     "from": str(cookies) if cookies else "browser"},
+        )  # fmt: skip
+    console.print(
+        f"{name}: login profile {profile!r} saved ({len(state['cookies'])} cookies) in {path}"
+    )
+
+
+def _record_login(settings, url: str) -> dict:  # type: ignore[no-untyped-def]
+    """Open a visible browser at ``url``; the officer logs in, then presses Enter here."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from evidence.browser import CHROMIUM_ARGS
+    from kuzet.profiles import ProfileError
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise ProfileError("no display to open a browser on: use --cookies FILE")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=settings.chromium_path, headless=False,
+            args=[a for a in CHROMIUM_ARGS if a != "--hide-scrollbars"],
+        )  # fmt: skip
+        context = browser.new_context()
+        context.new_page().goto(url)
+        console.print("Log in in the browser window, then press Enter here.")
+        input()
+        state = context.storage_state()
+        browser.close()
+    return state  # type: ignore[return-value]

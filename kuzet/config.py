@@ -27,6 +27,8 @@ class Settings:
     authority: str = ""
     capture_concurrency: int = 2
     capture_timeout_s: float = 30.0
+    # Outbound proxy for every source without its own (http://, https://, socks5://).
+    proxy: str | None = None
 
     @property
     def evidence_dir(self) -> Path:
@@ -35,6 +37,11 @@ class Settings:
     @property
     def browser_profile_dir(self) -> Path:
         return self.home / "browser"
+
+    @property
+    def profiles_dir(self) -> Path:
+        """Saved logins (Playwright storage state), one JSON file per profile name."""
+        return self.home / "profiles"
 
     def secret_key(self) -> str:
         """The web session signing key: from KUZET_SECRET_KEY or a file created once."""
@@ -67,6 +74,7 @@ class Settings:
             authority=env.get("KUZET_AUTHORITY", ""),
             capture_concurrency=int(env.get("KUZET_CAPTURE_CONCURRENCY", "2")),
             capture_timeout_s=float(env.get("KUZET_CAPTURE_TIMEOUT", "30")),
+            proxy=env.get("KUZET_PROXY") or None,
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -79,4 +87,5 @@ class Settings:
             "KUZET_RULES_DIR": str(self.rules_dir),
             "KUZET_LANG": self.language,
             "KUZET_AUTHORITY": self.authority,
+            "KUZET_PROXY": self.proxy or "",
         }

@@ -223,3 +223,32 @@ def test_sitemap_index_news_and_gzipped_sitemaps(settings, db) -> None:
         assert pages["/a.html"].published_at.isoformat() == "2026-11-21T03:30:00+00:00"
         assert pages["/a.html"].meta["news_title"] == "Жаңа саябақ"
         assert pages["/b.html"].published_at.isoformat() == "2026-10-01T00:00:00+00:00"
+
+
+def test_js_only_page_is_read_only_when_rendered(settings, db, chromium) -> None:
+    js = DATA / "js"
+    routes = {
+        "/app/": lambda p, h: (200, {}, (js / "app.html").read_bytes()),
+        "/app/second.html": lambda p, h: (200, {}, (js / "second.html").read_bytes()),
+    }
+    with WebServer(routes) as web:
+        with db.session() as s:
+            s.add(Source(name="raw", start_url=f"{web.url}/app/", allow_private=True))
+            s.add(Source(name="js", start_url=f"{web.url}/app/", render=True, allow_private=True))
+        assert run_crawl(settings, db, ["raw"]).errors == []
+        result = run_crawl(settings, db, ["js"])
+        assert result.errors == []
+    with db.session() as s:
+        pages = s.scalars(select(Page).order_by(Page.id)).all()
+        raw = [p for p in pages if p.source.name == "raw"]
+        rendered = {p.url.removeprefix(web.url): p for p in pages if p.source.name == "js"}
+        assert len(raw) == 1 and "казино" not in (raw[0].text or "")  # the script never ran
+        # the browser ran it: the built text, the new title and the script-made link
+        assert set(rendered) == {"/app/", "/app/second.html"}
+        assert rendered["/app/"].title == "Звезда — лучшие бонусы"
+        assert "бұлтты" in rendered["/app/second.html"].text
+        flagged = {
+            (d.page.source.name, d.page.url.removeprefix(web.url))
+            for d in s.scalars(select(Detection))
+        }
+        assert flagged == {("js", "/app/")}

@@ -72,3 +72,25 @@ def html(body: str, title: str = "Бет", status: int = 200, **headers: str) ->
     head = f"<head><meta charset='utf-8'><title>{title}</title></head>"
     data = f"<!doctype html><html>{head}<body>{body}</body></html>"
     return lambda path, h: (status, dict(headers), data.encode())
+
+
+class ProxyServer(WebServer):
+    """A forward HTTP proxy that serves the sites it knows itself, by host name.
+
+    Requests arrive with absolute URIs (GET http://host/path); the host need not exist, so
+    a page behind it can only be reached through this proxy. ``hits`` counts full URLs.
+    """
+
+    def __init__(self, sites: dict[str, dict[str, Route]]) -> None:
+        self.sites = sites
+        super().__init__(self._route)
+
+    def _route(self, url: str, headers: dict[str, str]) -> Reply:
+        parts = urlsplit(url)
+        routes = self.sites.get(parts.netloc)
+        if routes is None:
+            return 502, {}, b"unknown host"
+        if parts.path == "/robots.txt" and "/robots.txt" not in routes:
+            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
+        route = routes.get(parts.path)
+        return route(url, headers) if route else (404, {}, b"not found")

@@ -5,6 +5,7 @@ robots.txt per source, per-source proxy, and turning responses and failures into
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 
 import scrapy
@@ -18,8 +19,10 @@ from twisted.python.failure import Failure
 from crawler.database import database_for
 from crawler.items import PageItem
 from crawler.middlewares.ssrf import BlockedRequest
+from crawler.render import needs_browser
 from kuzet.db import insert_ignore, utcnow
 from kuzet.models import FetchStatus, FrontierEntry, FrontierStatus, Page, PageBody, Source
+from kuzet.profiles import cookie_header, load_state, profile_path
 
 
 class KuzetSpider(scrapy.Spider):
@@ -56,6 +59,15 @@ class KuzetSpider(scrapy.Spider):
     def allow_private(self) -> bool:
         return self.source.allow_private
 
+    @property
+    def proxy(self) -> str | None:
+        return self.source.proxy or self.settings.get("KUZET_PROXY") or None
+
+    @property
+    def rendered(self) -> bool:
+        """Fetched through the browser: asked for, or needed by a SOCKS proxy."""
+        return needs_browser(self.source.render, self.proxy)
+
     def _load(self) -> None:
         with self.db.session() as session:
             source = session.get(Source, self.source_id)
@@ -63,6 +75,10 @@ class KuzetSpider(scrapy.Spider):
                 raise ValueError(f"source {self.source_id} does not exist")
             session.expunge(source)
             self.source = source
+            self._profile: dict[str, Any] | None = None
+            if source.login_profile:
+                home = Path(self.settings.get("KUZET_HOME") or ".")
+                self._profile = load_state(profile_path(home / "profiles", source.login_profile))
             newest = (
                 select(Page.url, func.max(Page.id).label("id"))
                 .where(Page.source_id == self.source_id, Page.fetch_status == FetchStatus.OK)
@@ -151,8 +167,16 @@ class KuzetSpider(scrapy.Spider):
         m: dict[str, Any] = {"depth": depth, "handle_httpstatus_list": [304], **(meta or {})}
         if not self.source.obey_robots:
             m["dont_obey_robotstxt"] = True
-        if self.source.proxy:
-            m["proxy"] = self.source.proxy
+        if self.rendered:
+            # The browser context carries the proxy and the login profile.
+            m.update(playwright=True, playwright_context="kuzet")
+        else:
+            if self.proxy:
+                m["proxy"] = self.proxy
+            if self._profile:
+                cookie = cookie_header(self._profile, url)
+                if cookie:
+                    headers["Cookie"] = cookie
         return scrapy.Request(
             url,
             callback=callback or self.parse,

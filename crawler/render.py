@@ -1,0 +1,50 @@
+"""Fetching through the browser (scrapy-playwright on Debian's Chromium) for sources whose
+pages are built by JavaScript, that need a SOCKS proxy, or both."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from evidence.browser import CHROMIUM_ARGS
+
+HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+
+
+def needs_browser(render: bool, proxy: str | None) -> bool:
+    # Scrapy's downloader speaks HTTP proxies only; the browser speaks SOCKS too.
+    return render or bool(proxy and urlsplit(proxy).scheme.startswith("socks"))
+
+
+def browser_settings(
+    *, chromium: str, home: str, proxy: str | None, storage_state: str | None
+) -> dict[str, Any]:
+    """Scrapy settings that route a crawler's downloads through Chromium."""
+    context: dict[str, Any] = {
+        "viewport": {"width": 1366, "height": 900},
+        "locale": "ru-RU",
+        "java_script_enabled": True,
+        "accept_downloads": False,
+    }
+    if proxy:
+        context["proxy"] = {"server": proxy}
+    if storage_state:
+        context["storage_state"] = storage_state
+    browser_home = os.path.join(home or ".", "browser")
+    os.makedirs(browser_home, exist_ok=True)
+    return {
+        "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {
+            "executable_path": chromium,
+            "args": CHROMIUM_ARGS,
+            "headless": True,
+            "env": {**os.environ, "HOME": browser_home},
+        },
+        "PLAYWRIGHT_CONTEXTS": {"kuzet": context},
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
+        # A rendered page costs a browser tab: fewer at once.
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+    }
