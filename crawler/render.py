@@ -7,7 +7,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from evidence.browser import CHROMIUM_ARGS
+from evidence.chromium import CHROMIUM_ARGS
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 

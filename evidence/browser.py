@@ -7,22 +7,10 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Playwright
 
+from evidence.chromium import CHROMIUM_ARGS
 from kuzet.config import Settings
 
-# Without the background-networking flags Chromium keeps dialing Google services,
-# which a closed network refuses; none of that traffic belongs in evidence.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--hide-scrollbars",
-    "--mute-audio",
-]
+__all__ = ["CHROMIUM_ARGS", "BrowserUnavailable", "launch"]
 
 
 class BrowserUnavailable(RuntimeError):

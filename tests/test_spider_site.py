@@ -101,6 +101,10 @@ def test_failures_become_failed_fetch_items(settings, db) -> None:
     failure.request = Request("http://10.0.0.1/")
     (item,) = list(sp.on_error(failure))
     assert item.fetch_status == "failed" and item.error.startswith("blocked:")
+    failure = Failure(IgnoreRequest("max redirections reached"))
+    failure.request = Request(BASE + "loop")
+    (item,) = list(sp.on_error(failure))
+    assert item.fetch_status == "failed" and item.error == "max redirections reached"
     failure = Failure(IgnoreRequest("Forbidden by robots.txt"))
     failure.request = Request(BASE + "admin/")
     (item,) = list(sp.on_error(failure))

@@ -35,10 +35,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
             self.crawler.stats.inc_value("kuzet/retry/delayed")
         return result
 
-    async def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Any:
+        # Synchronous unless this is a delayed retry: an async method costs every request.
         delay = request.meta.pop(DELAY_KEY, 0)
-        if delay:
-            await asyncio.sleep(delay)
+        return asyncio.sleep(delay) if delay else None
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
         return self._with_delay(super().process_response(request, response))

@@ -60,19 +60,29 @@ class SSRFGuardMiddleware:
             self._cache[host] = sorted({info[4][0] for info in infos})
         return self._cache[host]
 
-    async def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Any:
+        # Synchronous on the hot path (IP literals, hosts already resolved): an async method
+        # would cost every request a task. Only a host seen for the first time is awaited.
         if self._allowed(self.crawler.spider) or request.meta.get("proxy"):
             return None  # a proxy connects for us; its own policy applies
         host = urlsplit(request.url).hostname or ""
         try:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:
-            addresses = await self._resolve(host)
+            if host not in self._cache:
+                return self._check_after_resolving(host)
+            addresses = self._cache[host]
+        self._check(host, addresses)
+        return None
+
+    async def _check_after_resolving(self, host: str) -> None:
+        self._check(host, await self._resolve(host))
+
+    def _check(self, host: str, addresses: list[str]) -> None:
         for ip in addresses:
             if not is_public(ip):
                 self.crawler.stats.inc_value("kuzet/ssrf/blocked")
                 raise BlockedRequest(f"blocked: {host} is a non-public address ({ip})")
-        return None
 
     def process_response(self, request: Request, response: Response) -> Any:
         if self._allowed(self.crawler.spider) or request.meta.get("proxy"):

@@ -18,7 +18,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import insert, select, tuple_, update
 
 from crawler.database import database_for
 from crawler.items import PageItem
@@ -67,6 +67,7 @@ class StorePagePipeline:
         """Write the buffered items in one transaction."""
         if not self._buffer:
             return
+        started = time.perf_counter()
         items, self._buffer = self._buffer, []
         stats = self.crawler.stats
         for item in items:
@@ -82,9 +83,9 @@ class StorePagePipeline:
                     )
                 ):
                     existing[(url, sha)] = pid
-            new_pages: list[tuple[PageItem, Page]] = []
-            in_batch: dict[tuple[str, str], Page] = {}
-            repeats: list[tuple[PageItem, Page]] = []
+            new_rows: list[tuple[PageItem, dict[str, Any], bytes | None]] = []
+            in_batch: dict[tuple[str, str], int] = {}  # (url, sha) -> index in new_rows
+            repeats: list[tuple[PageItem, int]] = []
             for item in items:
                 if not item.store_page:
                     continue
@@ -94,6 +95,7 @@ class StorePagePipeline:
                     stats.inc_value("kuzet/pages/unchanged")
                     continue
                 if sha is not None and (item.url, sha) in in_batch:
+                    # the same URL + content twice in one batch: store once
                     repeats.append((item, in_batch[(item.url, sha)]))
                     stats.inc_value("kuzet/pages/unchanged")
                     continue
@@ -103,46 +105,59 @@ class StorePagePipeline:
                     and item.meta.pop("analyze", True)
                 )
                 published = item.meta.get("published_at")
-                page = Page(
-                    source_id=item.source_id,
-                    crawl_run_id=item.crawl_run_id,
-                    url=item.url,
-                    final_url=item.final_url,
-                    fetch_status=FetchStatus(item.fetch_status),
-                    http_status=item.http_status,
-                    error=item.error,
-                    fetched_at=item.fetched_at,
-                    content_type=item.content_type,
-                    charset=item.charset,
-                    content_sha256=sha,
-                    content_length=len(item.body) if item.body is not None else None,
-                    server_ip=item.server_ip,
-                    protocol=item.protocol,
-                    etag=item.etag,
-                    last_modified=item.last_modified,
-                    meta=item.meta,
-                    published_at=datetime.fromisoformat(published) if published else None,
-                    analysis_status=AnalysisStatus.PENDING if ok else AnalysisStatus.SKIPPED,
+                row = {
+                    "source_id": item.source_id,
+                    "crawl_run_id": item.crawl_run_id,
+                    "url": item.url,
+                    "final_url": item.final_url,
+                    "fetch_status": FetchStatus(item.fetch_status),
+                    "http_status": item.http_status,
+                    "error": item.error,
+                    "fetched_at": item.fetched_at,
+                    "content_type": item.content_type,
+                    "charset": item.charset,
+                    "content_sha256": sha,
+                    "content_length": len(item.body) if item.body is not None else None,
+                    "server_ip": item.server_ip,
+                    "protocol": item.protocol,
+                    "etag": item.etag,
+                    "last_modified": item.last_modified,
+                    "meta": item.meta,
+                    "published_at": datetime.fromisoformat(published) if published else None,
+                    "analysis_status": AnalysisStatus.PENDING if ok else AnalysisStatus.SKIPPED,
+                }
+                body = (
+                    zlib.compress(item.body, self.compress_level) if item.body is not None else None
                 )
-                if item.body is not None:
-                    page.body = PageBody(
-                        compression="zlib", data=zlib.compress(item.body, self.compress_level)
+                if sha is not None:
+                    in_batch[(item.url, sha)] = len(new_rows)
+                new_rows.append((item, row, body))
+            if new_rows:
+                # Core bulk insert: one statement for the batch, ids back in order.
+                ids = session.scalars(
+                    insert(Page).returning(Page.id, sort_by_parameter_order=True),
+                    [row for _, row, _ in new_rows],
+                ).all()
+                bodies = [
+                    {"page_id": pid, "compression": "zlib", "data": body}
+                    for pid, (_, _, body) in zip(ids, new_rows, strict=True)
+                    if body is not None
+                ]
+                if bodies:
+                    session.execute(insert(PageBody), bodies)
+                for pid, (item, row, _) in zip(ids, new_rows, strict=True):
+                    item.page_id = pid
+                    item.is_new = row["analysis_status"] == AnalysisStatus.PENDING
+                    stats.inc_value(
+                        "kuzet/pages/stored"
+                        if item.is_new
+                        else f"kuzet/pages/{row['fetch_status'].value}"
                     )
-                session.add(page)
-                new_pages.append((item, page))
-                if sha is not None:  # the same URL + content twice in one batch: store once
-                    in_batch[(item.url, sha)] = page
-            session.flush()
-            for item, page in new_pages:
-                item.page_id, item.is_new = page.id, page.analysis_status == AnalysisStatus.PENDING
-                stats.inc_value(
-                    "kuzet/pages/stored"
-                    if item.is_new
-                    else f"kuzet/pages/{page.fetch_status.value}"
-                )
-            for item, page in repeats:
-                item.page_id, item.is_new = page.id, False
+                for item, index in repeats:
+                    item.page_id, item.is_new = new_rows[index][0].page_id, False
             self._update_frontier(session, items)
+        spent = time.perf_counter() - started
+        self.crawler.stats.inc_value("kuzet/store/ms", int(spent * 1000))
         logger.debug("Stored a batch of %(n)d items", {"n": len(items)})
 
     @staticmethod

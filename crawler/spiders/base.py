@@ -248,8 +248,11 @@ class KuzetSpider(scrapy.Spider):
             )
         elif failure.check(BlockedRequest):
             fields["error"] = str(failure.value)
+        elif failure.check(IgnoreRequest) and "robots.txt" not in str(failure.value):
+            # Given up on (a redirect loop, ...): a failed fetch with the reason.
+            fields["error"] = failure.getErrorMessage()
         elif failure.check(IgnoreRequest):
-            # Refused on purpose (robots.txt, size cap): not a failed fetch, but done.
+            # Refused on purpose by robots.txt: not a failed fetch, but done.
             self.crawler.stats.inc_value("kuzet/pages/ignored")
             yield self.item(request.url, fetch_status=FetchStatus.OK.value, store_page=False)
             return
