@@ -117,22 +117,20 @@ def _block_text(root: lxml.html.HtmlElement) -> str:
     return _NEWLINES.sub("\n", _SPACES.sub(" ", text)).strip()
 
 
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
 def detect_language(text: str) -> str:
     """'kk', 'ru' or 'other' from the letters used (Kazakh-only letters decide kk)."""
     sample = text[:20000]
-    cyr = kazakh = latin = kazakh_latin = 0
-    for c in sample:
-        if "\u0400" <= c <= "\u04ff":
-            cyr += 1
-            if c in _KAZAKH:
-                kazakh += 1
-        elif c.isalpha() and c.isascii():
-            latin += 1
-        elif c in _KAZAKH_LATIN:
-            kazakh_latin += 1
+    cyr = len(_CYRILLIC.findall(sample))
+    latin = len(_LATIN.findall(sample))
     if cyr >= latin and cyr:
+        kazakh = sum(sample.count(c) for c in _KAZAKH)
         # Kazakh text runs at ~5-8 % Kazakh-only letters; quotes in Russian text stay below 1 %.
         return "kk" if kazakh / cyr >= 0.01 else "ru"
+    kazakh_latin = sum(sample.count(c) for c in _KAZAKH_LATIN)
     if latin and kazakh_latin / (latin + kazakh_latin) >= 0.02:
         return "kk"
     return "other"

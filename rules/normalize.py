@@ -15,7 +15,8 @@ from functools import lru_cache
 # Letters writers use interchangeably; fold to one form.
 _TRANSLATE = str.maketrans({"ё": "е"})
 _WS_RUN = re.compile(r"\s+")
-_NEEDS_COLLAPSE = re.compile(r"\s\s|[^\S ]")
+# Only runs that are not already a single plain space need rewriting.
+_COLLAPSE = re.compile(r"\s{2,}|[^\S ]")
 
 
 @lru_cache(maxsize=4096)
@@ -59,7 +60,7 @@ def fold_text(text: str) -> Folded:
     folded = text.casefold().translate(_TRANSLATE)
     if len(folded) != len(text):
         return _fold_slow(text)
-    if not _NEEDS_COLLAPSE.search(folded):
+    if not _COLLAPSE.search(folded):
         return Folded(text, folded)
     # Collapse whitespace runs to one space, remembering where each piece came from.
     parts: list[str] = []
@@ -67,7 +68,7 @@ def fold_text(text: str) -> Folded:
     seg_o: list[int] = [0]
     pos_f = 0
     last = 0
-    for m in _WS_RUN.finditer(folded):
+    for m in _COLLAPSE.finditer(folded):
         s, e = m.span()
         parts.append(folded[last:s])
         pos_f += s - last

@@ -21,7 +21,7 @@ def test_retries_back_off_exponentially() -> None:
             "RETRY_TIMES": 3,
             "KUZET_RETRY_BACKOFF_BASE": 0.5,
             "KUZET_RETRY_BACKOFF_MAX": 1.5,
-        }
+        },
     )
     crawler.spider = crawler._create_spider("t")
     crawler.stats.open_spider()
