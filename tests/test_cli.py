@@ -87,3 +87,20 @@ def test_users_add_reads_password_from_env(settings) -> None:
         app, ["users", "add", "short", "--password-env", "PW"], env=env(settings, PW="short")
     )
     assert r.exit_code == 1 and "at least 10 characters" in r.output
+
+
+def test_crawl_command_shows_progress_and_a_table(settings, sample_site) -> None:
+    runner = CliRunner()
+    e = {**env(settings), "COLUMNS": "160"}
+    assert runner.invoke(app, ["crawl"], env=e).exit_code == 2  # says what to crawl
+    r = runner.invoke(
+        app, ["sources", "add", "s", sample_site.urls["site"], "--allow-private"], env=e
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["crawl", "--all"], env=e)
+    assert r.exit_code == 0, r.output
+    assert "fetched" in r.output and "detections" in r.output  # the live progress table
+    row = next(line for line in r.output.splitlines() if " s " in line and "succeeded" in line)
+    assert row.split("│")[4].strip() == "6"  # fetched: 5 pages + the 404
+    r = runner.invoke(app, ["crawl", "--resume"], env=e)
+    assert r.exit_code == 1 and "no interrupted crawl to resume" in r.output
