@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -14,25 +11,22 @@ from rich.live import Live
 from rich.table import Table
 from sqlalchemy import func, select
 
-from kuzet import cli_pages, cli_sources
+from kuzet import cli_notices, cli_pages, cli_sources, cli_users
 from kuzet.cli_common import Ctx, console, ctx_of, err, fail
 from kuzet.config import LANGUAGES, Settings
-from kuzet.i18n import localized, t
-from kuzet.models import Notice, Role, User
+from kuzet.i18n import t
 from rules.loader import RulePackError
 
 app = typer.Typer(
     help="kuzet — monitoring, evidence capture and Form 2 notices.", no_args_is_help=True
 )
 rules_app = typer.Typer(help="Rule packs: validate and test.", no_args_is_help=True)
-users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-notices_app = typer.Typer(help="Form 2 notices.", no_args_is_help=True)
 captures_app = typer.Typer(help="Evidence capture jobs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_pages.app, name="pages")
-app.add_typer(users_app, name="users")
-app.add_typer(notices_app, name="notices")
+app.add_typer(cli_users.app, name="users")
+app.add_typer(cli_notices.app, name="notices")
 app.add_typer(captures_app, name="captures")
 _ctx = ctx_of
 
@@ -258,135 +252,6 @@ def rules_test(ctx: typer.Context, directory: Path | None = None) -> None:
     if failures:
         raise fail(t("cli.rules_failed", c.lang, n=len(failures)))
     console.print(t("cli.rules_ok", c.lang, n=len(rs.rules), tests=count))
-
-
-# ---------------------------------------------------------------- users
-
-
-@users_app.command("add")
-def users_add(
-    ctx: typer.Context,
-    username: str,
-    role: Annotated[Role, typer.Option(case_sensitive=False)] = Role.OFFICER,
-    full_name: str = "",
-    email: str = "",
-    phone: str = "",
-    position: str = "",
-    password_env: Annotated[
-        str | None, typer.Option(help="Read the password from this environment variable.")
-    ] = None,
-) -> None:
-    from kuzet.users import UserError, create_user
-
-    c = _ctx(ctx)
-    if password_env:
-        password = os.environ.get(password_env, "")
-    elif sys.stdin.isatty():
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            raise fail("passwords differ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    try:
-        with c.db.session() as session:
-            create_user(
-                session,
-                username,
-                password,
-                role=role,
-                full_name=full_name,
-                email=email,
-                phone=phone,
-                position=position,
-            )
-    except UserError as exc:
-        raise fail(str(exc)) from exc
-    console.print(f"added {username} ({role.value})")
-
-
-@users_app.command("list")
-def users_list(ctx: typer.Context) -> None:
-    c = _ctx(ctx)
-    table = Table("username", "role", "full name", "active", "last login")
-    with c.db.session() as session:
-        for u in session.scalars(select(User).order_by(User.username)):
-            table.add_row(
-                u.username,
-                u.role.value,
-                u.full_name,
-                str(u.is_active),
-                u.last_login_at.isoformat() if u.last_login_at else "—",
-            )
-    console.print(table)
-
-
-# ---------------------------------------------------------------- notices
-
-
-@notices_app.command("build")
-def notices_build(ctx: typer.Context, authority: str | None = None) -> None:
-    """Group confirmed detections into draft notices."""
-    from notices.builder import build_drafts
-
-    c = _ctx(ctx)
-    with c.db.session() as session:
-        result = build_drafts(session, authority=authority or c.settings.authority, actor="cli")
-        for n in result.notices:
-            console.print(f"#{n.id} {n.violation_type}: {len(n.facts)} facts")
-        for det_id, reason in result.skipped:
-            err.print(f"detection {det_id} left out: {reason}", highlight=False)
-    console.print(t("notices.built", c.lang, n=len(result.notices)))
-
-
-@notices_app.command("list")
-def notices_list(ctx: typer.Context) -> None:
-    c = _ctx(ctx)
-    from kuzet.models import NoticeFact
-
-    table = Table("id", "status", "violation type", "facts", "created (UTC)")
-    with c.db.session() as session:
-        rows = session.execute(
-            select(Notice, func.count(NoticeFact.id))
-            .outerjoin(NoticeFact)
-            .group_by(Notice.id)
-            .order_by(Notice.id)
-        ).all()
-        for n, facts in rows:
-            table.add_row(
-                str(n.id),
-                t(f"notice.status.{n.status.value}", c.lang),
-                localized(n.violation_type_title, c.lang),
-                str(facts),
-                n.created_at.isoformat(),
-            )
-    console.print(table)
-
-
-@notices_app.command("export")
-def notices_export(
-    ctx: typer.Context,
-    notice_id: Annotated[int, typer.Argument(metavar="ID")],
-    format: Annotated[str, typer.Option("--format", "-f", help="pdf or json")] = "pdf",
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path(
-        "notice.pdf"
-    ),
-) -> None:
-    """Write a notice as PDF (Form 2, kk + ru, with the screenshot annex) or JSON."""
-    from evidence.store import LocalArtifactStore
-    from notices.export import ExportError, render_notice, write_atomically
-
-    c = _ctx(ctx)
-    try:
-        with c.db.session() as session:
-            data = render_notice(
-                session, LocalArtifactStore(c.settings.evidence_dir), notice_id, format
-            )
-    except ExportError as exc:
-        raise fail(str(exc)) from exc
-    except FileNotFoundError as exc:
-        raise fail(f"evidence file missing from the store: {exc.filename}") from exc
-    write_atomically(output, data)
-    console.print(t("cli.exported", c.lang, path=output), highlight=False)
 
 
 @app.command("db-upgrade")

@@ -1,0 +1,51 @@
+"""Database models: one table per stage of source → crawl → page → detection →
+capture → review → notice, split by stage into the modules of this package.
+
+Status enums name their final states explicitly; a row in a final state is never
+moved back (a retry is a new attempt recorded on the same row only while it is not final).
+"""
+
+from __future__ import annotations
+
+from kuzet.models.accounts import AuditEvent, User
+from kuzet.models.base import Base
+from kuzet.models.crawl import CrawlRun, FrontierEntry, Page, PageBody, Source
+from kuzet.models.detection import Detection
+from kuzet.models.enums import (
+    AnalysisStatus,
+    CaptureStatus,
+    CrawlStatus,
+    DetectionStatus,
+    FetchStatus,
+    FrontierStatus,
+    NoticeStatus,
+    Role,
+    SourceKind,
+)
+from kuzet.models.evidence import Artifact, Capture
+from kuzet.models.notice import Notice, NoticeFact
+
+__all__ = [
+    "AnalysisStatus",
+    "Artifact",
+    "AuditEvent",
+    "Base",
+    "Capture",
+    "CaptureStatus",
+    "CrawlRun",
+    "CrawlStatus",
+    "Detection",
+    "DetectionStatus",
+    "FetchStatus",
+    "FrontierEntry",
+    "FrontierStatus",
+    "Notice",
+    "NoticeFact",
+    "NoticeStatus",
+    "Page",
+    "PageBody",
+    "Role",
+    "Source",
+    "SourceKind",
+    "User",
+]

@@ -1,0 +1,88 @@
+"""Status and kind enums; each names its final states."""
+
+from __future__ import annotations
+
+import enum
+
+
+class CrawlStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    FINAL: frozenset[CrawlStatus]
+
+
+CrawlStatus.FINAL = frozenset({CrawlStatus.SUCCEEDED, CrawlStatus.FAILED})
+
+
+class FetchStatus(enum.StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    # The item vanished since the previous crawl (a deleted Telegram post).
+    DELETED = "deleted"
+
+
+class AnalysisStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to analyse (failed fetch, deleted item)
+
+    FINAL: frozenset[AnalysisStatus]
+
+
+AnalysisStatus.FINAL = frozenset(
+    {AnalysisStatus.DONE, AnalysisStatus.FAILED, AnalysisStatus.SKIPPED}
+)
+
+
+class FrontierStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DetectionStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+    FINAL: frozenset[DetectionStatus]
+
+
+DetectionStatus.FINAL = frozenset({DetectionStatus.CONFIRMED, DetectionStatus.REJECTED})
+
+
+class CaptureStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    FINAL: frozenset[CaptureStatus]
+
+
+CaptureStatus.FINAL = frozenset({CaptureStatus.SUCCEEDED, CaptureStatus.FAILED})
+
+
+class NoticeStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    SENT = "sent"
+    WITHDRAWN = "withdrawn"
+
+
+class Role(enum.StrEnum):
+    MONITOR = "monitor"
+    ANALYST = "analyst"
+    OFFICER = "officer"
+    HEAD = "head"
+    ADMIN = "admin"
+
+
+class SourceKind(enum.StrEnum):
+    SITE = "site"
+    FEED = "feed"
+    SITEMAP = "sitemap"
+    TELEGRAM = "telegram"
