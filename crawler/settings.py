@@ -34,6 +34,8 @@ KUZET_RETRY_BACKOFF_BASE = 1.0
 KUZET_RETRY_BACKOFF_MAX = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
+    # First: the route (proxy or browser) decides how the SSRF guard sees a request.
+    "crawler.middlewares.route.SourceRouteMiddleware": 40,
     "crawler.middlewares.ssrf.SSRFGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,  # replaced by backoff
     "crawler.middlewares.backoff.BackoffRetryMiddleware": 550,

@@ -105,6 +105,39 @@ def test_proxy_carries_crawl_and_capture(settings, db, chromium) -> None:
         hits = proxy.page_hits()
     assert hits["http://casino.example.kz/"] == 2  # crawl + capture
     assert hits["http://casino.example.kz/?global"] == 2
+    # robots.txt went through the proxy too, not straight out from this machine
+    assert hits["http://casino.example.kz/robots.txt"] >= 1
     with db.session() as s:
         assert {p.title for p in s.scalars(select(Page))} == {"Vulkan"}
         assert all(c.status == CaptureStatus.SUCCEEDED for c in s.scalars(select(Capture)))
+
+
+def test_socks_proxy_goes_through_the_browser_for_crawl_robots_and_capture(
+    settings, db, chromium
+) -> None:
+    from crawler.runner import run_crawl
+    from tests.webserver import Socks5Server
+
+    page = (
+        "<html><head><meta charset=utf-8><title>Vulkan</title></head><body><p>{}</p></body></html>"
+    )
+    site = {
+        "/": lambda p, h: (
+            200,
+            {},
+            page.format("Онлайн-казино: бонус на первый депозит, фриспины и джекпот!").encode(),
+        )
+    }
+    with WebServer(site) as web:
+        port = int(web.url.rsplit(":", 1)[1])
+        with Socks5Server({"casino.example.kz:80": port}) as socks:
+            with db.session() as s:
+                s.add(Source(name="socks", start_url="http://casino.example.kz/", proxy=socks.url))
+            result = run_crawl(settings, db, ["socks"])
+            assert result.errors == []
+            assert run_captures(settings, db).succeeded == 1
+    assert web.page_hits()["/"] == 2  # crawl (in the browser) + capture, both via SOCKS
+    assert web.hits["/robots.txt"] >= 1
+    assert set(socks.connects) == {"casino.example.kz:80"}  # the name was resolved by the proxy
+    with db.session() as s:
+        assert s.scalars(select(Page)).one().title == "Vulkan"

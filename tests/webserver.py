@@ -94,3 +94,76 @@ class ProxyServer(WebServer):
             return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
         route = routes.get(parts.path)
         return route(url, headers) if route else (404, {}, b"not found")
+
+
+class Socks5Server:
+    """A minimal SOCKS5 proxy (no auth, CONNECT only) that connects named hosts to local
+    ports: ``routes = {"casino.example.kz:80": 43121}``. Records every CONNECT target."""
+
+    def __init__(self, routes: dict[str, int]) -> None:
+        import asyncio
+
+        self.routes = routes
+        self.connects: list[str] = []
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self.url = ""
+
+    async def _handle(self, reader, writer) -> None:  # type: ignore[no-untyped-def]
+        import asyncio
+        import struct
+
+        try:
+            _version, n = await reader.readexactly(2)
+            await reader.readexactly(n)
+            writer.write(b"\x05\x00")
+            _, cmd, _, atyp = await reader.readexactly(4)
+            if atyp == 3:
+                host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
+            elif atyp == 1:
+                host = ".".join(map(str, await reader.readexactly(4)))
+            else:
+                host = (await reader.readexactly(16)).hex()
+            (port,) = struct.unpack("!H", await reader.readexactly(2))
+            target = f"{host}:{port}"
+            self.connects.append(target)
+            local = self.routes.get(target)
+            if cmd != 1 or local is None:
+                writer.write(b"\x05\x04\x00\x01" + b"\x00" * 6)  # host unreachable
+                await writer.drain()
+                writer.close()
+                return
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", local)
+            writer.write(b"\x05\x00\x00\x01" + b"\x00" * 6)
+            await writer.drain()
+
+            async def pipe(r, w) -> None:  # type: ignore[no-untyped-def]
+                try:
+                    while data := await r.read(65536):
+                        w.write(data)
+                        await w.drain()
+                finally:
+                    w.close()
+
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    def __enter__(self) -> Socks5Server:
+        import asyncio
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            server = self._loop.run_until_complete(
+                asyncio.start_server(self._handle, "127.0.0.1", 0)
+            )
+            self.url = f"socks5://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            self._ready.set()
+            self._loop.run_forever()
+
+        threading.Thread(target=run, daemon=True).start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)

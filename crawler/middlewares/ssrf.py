@@ -35,6 +35,10 @@ def is_public(ip: str) -> bool:
     return addr.is_global and not addr.is_multicast
 
 
+def _browser_proxied(request: Request) -> bool:
+    return bool(request.meta.get("playwright")) and request.meta.get("kuzet_proxied", False)
+
+
 class SSRFGuardMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         if not crawler.settings.getbool("KUZET_SSRF_ENABLED", True):
@@ -63,7 +67,11 @@ class SSRFGuardMiddleware:
     def process_request(self, request: Request) -> Any:
         # Synchronous on the hot path (IP literals, hosts already resolved): an async method
         # would cost every request a task. Only a host seen for the first time is awaited.
-        if self._allowed(self.crawler.spider) or request.meta.get("proxy"):
+        if (
+            self._allowed(self.crawler.spider)
+            or request.meta.get("proxy")
+            or _browser_proxied(request)
+        ):
             return None  # a proxy connects for us; its own policy applies
         host = urlsplit(request.url).hostname or ""
         try:
@@ -85,7 +93,11 @@ class SSRFGuardMiddleware:
                 raise BlockedRequest(f"blocked: {host} is a non-public address ({ip})")
 
     def process_response(self, request: Request, response: Response) -> Any:
-        if self._allowed(self.crawler.spider) or request.meta.get("proxy"):
+        if (
+            self._allowed(self.crawler.spider)
+            or request.meta.get("proxy")
+            or _browser_proxied(request)
+        ):
             return response
         ip = response.ip_address
         if ip is not None and not is_public(str(ip)):

@@ -167,16 +167,11 @@ class KuzetSpider(scrapy.Spider):
         m: dict[str, Any] = {"depth": depth, "handle_httpstatus_list": [304], **(meta or {})}
         if not self.source.obey_robots:
             m["dont_obey_robotstxt"] = True
-        if self.rendered:
-            # The browser context carries the proxy and the login profile.
-            m.update(playwright=True, playwright_context="kuzet")
-        else:
-            if self.proxy:
-                m["proxy"] = self.proxy
-            if self._profile:
-                cookie = cookie_header(self._profile, url)
-                if cookie:
-                    headers["Cookie"] = cookie
+        # Proxy and browser routing: SourceRouteMiddleware, for every request.
+        if self._profile and not self.rendered:
+            cookie = cookie_header(self._profile, url)
+            if cookie:
+                headers["Cookie"] = cookie
         return scrapy.Request(
             url,
             callback=callback or self.parse,

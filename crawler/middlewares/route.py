@@ -1,0 +1,33 @@
+"""Send every request of a crawl the way its source says: through its proxy, or through
+the browser. Every request: robots.txt too, which Scrapy builds itself without the
+spider's meta, and which would otherwise leave from this machine's own address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+
+
+class SourceRouteMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SourceRouteMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> Any:
+        spider = self.crawler.spider
+        if getattr(spider, "rendered", False):
+            # The browser context carries the proxy and the login profile.
+            request.meta.setdefault("playwright", True)
+            request.meta.setdefault("playwright_context", "kuzet")
+            if getattr(spider, "proxy", None):
+                request.meta["kuzet_proxied"] = True  # the browser's proxy resolves the host
+        else:
+            proxy = getattr(spider, "proxy", None)
+            if proxy:
+                request.meta.setdefault("proxy", proxy)
+        return None
