@@ -64,11 +64,24 @@ def test_allow_patterns_depth_and_page_limits(settings, db) -> None:
     assert split(sp.parse(response(BASE, HTML)))[1] == []
 
 
-def test_robots_opt_out_and_proxy_reach_the_requests(settings, db) -> None:
+def test_robots_opt_out_and_proxy_reach_every_request(settings, db) -> None:
+    from crawler.middlewares.route import SourceRouteMiddleware
+
     sp = spider(settings, db, obey_robots=False, proxy="http://127.0.0.1:3128")
+    sp.crawler.spider = sp
+    route = SourceRouteMiddleware.from_crawler(sp.crawler)
     req = sp.request(BASE + "x", 1)
-    assert req.meta["dont_obey_robotstxt"] is True and req.meta["proxy"] == "http://127.0.0.1:3128"
+    assert req.meta["dont_obey_robotstxt"] is True
+    robots = Request(BASE + "robots.txt", meta={"dont_obey_robotstxt": True})  # built by Scrapy
+    for r in (req, robots):
+        route.process_request(r)
+        assert r.meta["proxy"] == "http://127.0.0.1:3128"
     assert "dont_obey_robotstxt" not in spider(settings, db).request(BASE, 0).meta
+    socks = spider(settings, db, proxy="socks5://127.0.0.1:1080")
+    socks.crawler.spider = socks
+    r = Request(BASE + "robots.txt")
+    SourceRouteMiddleware.from_crawler(socks.crawler).process_request(r)
+    assert r.meta["playwright"] is True and "proxy" not in r.meta  # the browser carries SOCKS
 
 
 def test_non_html_is_not_stored(settings, db) -> None:

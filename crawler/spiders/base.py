@@ -59,15 +59,6 @@ class KuzetSpider(scrapy.Spider):
     def allow_private(self) -> bool:
         return self.source.allow_private
 
-    @property
-    def proxy(self) -> str | None:
-        return self.source.proxy or self.settings.get("KUZET_PROXY") or None
-
-    @property
-    def rendered(self) -> bool:
-        """Fetched through the browser: asked for, or needed by a SOCKS proxy."""
-        return needs_browser(self.source.render, self.proxy)
-
     def _load(self) -> None:
         with self.db.session() as session:
             source = session.get(Source, self.source_id)
@@ -75,6 +66,10 @@ class KuzetSpider(scrapy.Spider):
                 raise ValueError(f"source {self.source_id} does not exist")
             session.expunge(source)
             self.source = source
+            # Fixed for the run; read on every request.
+            self.proxy: str | None = source.proxy or self.settings.get("KUZET_PROXY") or None
+            # Through the browser: asked for, or needed by a SOCKS proxy.
+            self.rendered = needs_browser(source.render, self.proxy)
             self._profile: dict[str, Any] | None = None
             if source.login_profile:
                 home = Path(self.settings.get("KUZET_HOME") or ".")

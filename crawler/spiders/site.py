@@ -31,7 +31,8 @@ class SiteSpider(KuzetSpider):
         self._deny = [re.compile(p) for p in self.source.deny or []]
 
     def follow(self, url: str) -> bool:
-        if urlsplit(url).netloc.lower() != self._netloc or url in self._scheduled:
+        # Cheapest test first: on a well-linked site most links are already scheduled.
+        if url in self._scheduled or urlsplit(url).netloc.lower() != self._netloc:
             return False
         if self._deny and any(p.search(url) for p in self._deny):
             return False
