@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -168,7 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--follow", action="store_true", help="keep going until the runs end")
     parser.add_argument("--log-file")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=int(os.environ.get("KUZET_ANALYSIS_NICE", "0")),
+        help="lower this worker's CPU priority (fetching is the time-sensitive side)",
+    )
     args = parser.parse_args(argv)
+    if args.nice:
+        os.nice(args.nice)
     logging.basicConfig(
         filename=args.log_file,
         level=logging.INFO,
