@@ -147,8 +147,11 @@ def crawl(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue crawls that were killed.")
     ] = False,
+    capture: Annotated[
+        bool, typer.Option(help="Capture the flagged pages right after the crawl.")
+    ] = True,
 ) -> None:
-    """Crawl sources, store new page versions, run the rules, queue captures."""
+    """Crawl sources, store new page versions, run the rules, capture what they flag."""
     from crawler.runner import CrawlError, run_crawl
 
     c = _ctx(ctx)
@@ -197,8 +200,29 @@ def crawl(
     for e in result.errors:
         err.print(e, highlight=False)
     console.print(f"log: {result.log_file}", highlight=False)
+    if capture:
+        _capture_flagged(c, result.run_ids)
     if result.errors:
         raise typer.Exit(1)
+
+
+def _capture_flagged(c: Ctx, run_ids: list[int]) -> None:
+    """Evidence first: flagged content is often gone within hours."""
+    from evidence.jobs import run_captures
+    from kuzet.models import Capture, CaptureStatus, Page
+
+    with c.db.session() as session:
+        queued = list(
+            session.scalars(
+                select(Capture.id)
+                .join(Page, Capture.page_id == Page.id)
+                .where(Page.crawl_run_id.in_(run_ids), Capture.status == CaptureStatus.QUEUED)
+            )
+        )
+    if queued:
+        with console.status(f"capturing {len(queued)} flagged page(s) …"):
+            summary = run_captures(c.settings, c.db, queued)
+        console.print(f"captures: {summary.succeeded} succeeded, {summary.failed} failed")
 
 
 @captures_app.command("run")

@@ -89,7 +89,7 @@ def test_users_add_reads_password_from_env(settings) -> None:
     assert r.exit_code == 1 and "at least 10 characters" in r.output
 
 
-def test_crawl_command_shows_progress_and_a_table(settings, sample_site) -> None:
+def test_crawl_command_shows_progress_and_a_table(settings, sample_site, chromium) -> None:
     runner = CliRunner()
     e = {**env(settings), "COLUMNS": "160"}
     assert runner.invoke(app, ["crawl"], env=e).exit_code == 2  # says what to crawl
@@ -102,5 +102,6 @@ def test_crawl_command_shows_progress_and_a_table(settings, sample_site) -> None
     assert "fetched" in r.output and "detections" in r.output  # the live progress table
     row = next(line for line in r.output.splitlines() if " s " in line and "succeeded" in line)
     assert row.split("│")[4].strip() == "6"  # fetched: 5 pages + the 404
+    assert "captures: 1 succeeded, 0 failed" in r.output  # the flagged page, captured at once
     r = runner.invoke(app, ["crawl", "--resume"], env=e)
     assert r.exit_code == 1 and "no interrupted crawl to resume" in r.output
