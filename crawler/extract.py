@@ -74,14 +74,6 @@ class PageText:
     published_at: datetime | None
 
 
-def extract(html: str) -> tuple[str, str]:
-    """(title, text) of the whole page; text keeps one line per block element."""
-    root = _parse(html)
-    if root is None:
-        return "", ""
-    return _title(root), _block_text(root)
-
-
 def _parse(html: str) -> lxml.html.HtmlElement | None:
     if not html.strip():
         return None

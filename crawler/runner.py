@@ -55,12 +55,16 @@ def progress(db: Database, run_ids: Sequence[int]) -> Progress:
     ids = list(run_ids)
     p = Progress()
     with db.session() as s:
-        for status, n in s.execute(
-            select(FrontierEntry.status, func.count())
-            .where(FrontierEntry.crawl_run_id.in_(ids))
-            .group_by(FrontierEntry.status)
-        ):
-            setattr(p, {"done": "done", "pending": "pending", "failed": "failed"}[status.value], n)
+        frontier = dict(
+            s.execute(
+                select(FrontierEntry.status, func.count())
+                .where(FrontierEntry.crawl_run_id.in_(ids))
+                .group_by(FrontierEntry.status)
+            ).all()
+        )
+        p.done = frontier.get(FrontierStatus.DONE, 0)
+        p.pending = frontier.get(FrontierStatus.PENDING, 0)
+        p.failed = frontier.get(FrontierStatus.FAILED, 0)
         for status, n in s.execute(
             select(Page.analysis_status, func.count())
             .where(Page.crawl_run_id.in_(ids))

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
 from crawler.database import database_for
+from crawler.extract import parse_date
 from crawler.items import PageItem
 from crawler.middlewares.ssrf import BlockedRequest
 from crawler.render import needs_browser
@@ -197,18 +198,12 @@ class KuzetSpider(scrapy.Spider):
     ) -> PageItem:
         """An item for a fetched response (``url``: the frontier URL, before redirects)."""
         requested = url or response.meta.get("redirect_urls", [response.url])[0]
-        header = response.headers.get("Content-Type", b"").decode("latin-1")
-        content_type, _, params = header.partition(";")
-        charset = None
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.lower() == "charset":
-                charset = value.strip().strip("\"'") or None
+        content_type, charset = media_type(response)
         fields: dict[str, Any] = {
             "fetch_status": FetchStatus.OK.value,
             "final_url": response.url,
             "http_status": response.status,
-            "content_type": content_type.strip().lower() or None,
+            "content_type": content_type or None,
             "charset": charset,
             "body": response.body,
             "server_ip": str(response.ip_address) if response.ip_address else None,
@@ -218,6 +213,10 @@ class KuzetSpider(scrapy.Spider):
             "links": links or [],
         }
         fields.update(extra)
+        # A date the listing gave (feed entry, news sitemap) when the request was made.
+        published = parse_date(response.meta.get("kuzet_published_at") or "")
+        if published:
+            fields["meta"] = {**fields.get("meta", {}), "published_at": published.isoformat()}
         self.crawler.stats.inc_value("kuzet/pages/fetched")
         if response.status == 304:
             self.crawler.stats.inc_value("kuzet/pages/not_modified")
@@ -251,6 +250,18 @@ class KuzetSpider(scrapy.Spider):
         self.crawler.stats.inc_value("kuzet/pages/failed")
         self.crawler.stats.inc_value("kuzet/pages/fetched")
         yield self.item(request.url, **fields)
+
+
+def media_type(response: Response) -> tuple[str, str | None]:
+    """(lower-case media type, charset) from the Content-Type header; ("", None) if absent."""
+    header = response.headers.get("Content-Type", b"").decode("latin-1")
+    content_type, _, params = header.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset":
+            charset = value.strip().strip("\"'") or None
+    return content_type.strip().lower(), charset
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -68,12 +68,6 @@ class FeedSpider(KuzetSpider):
             for entry in entries:
                 yield self._entry_item(response, entry)
 
-    def response_item(self, response: Response, **kw: Any) -> Any:
-        item = super().response_item(response, **kw)
-        if response.meta.get("kuzet_published_at"):
-            item.meta.setdefault("published_at", response.meta["kuzet_published_at"])
-        return item
-
     def _entry_item(self, response: Response, entry: Any) -> Any:
         title = entry.get("title", "")
         description = entry.get("media_description") or entry.get("summary", "")

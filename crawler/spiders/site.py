@@ -10,7 +10,7 @@ from urllib.parse import urldefrag, urlsplit
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
-from crawler.spiders.base import KuzetSpider
+from crawler.spiders.base import KuzetSpider, media_type
 from crawler.traps import TrapGuard
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -51,9 +51,7 @@ class SiteSpider(KuzetSpider):
         if response.status == 304:
             body = self.stored_body(response.url)
             page = HtmlResponse(url=response.url, body=body or b"", encoding="utf-8")
-        content_type = (
-            page.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
-        )
+        content_type, _ = media_type(page)
         if not isinstance(page, TextResponse) or (content_type and content_type not in HTML_TYPES):
             self.crawler.stats.inc_value("kuzet/pages/skipped_type")
             yield self.response_item(response, store_page=False)

@@ -85,13 +85,6 @@ class SitemapSpider(KuzetSpider):
 
     def response_item(self, response: Response, **kw: Any) -> Any:
         item = super().response_item(response, **kw)
-        published = response.meta.get("kuzet_published_at")
-        if published and not response.meta.get("kuzet_sitemap", True):
-            from crawler.extract import parse_date
-
-            dt = parse_date(published)
-            if dt:
-                item.meta["published_at"] = dt.isoformat()
-            if response.meta.get("kuzet_news_title"):
-                item.meta["news_title"] = response.meta["kuzet_news_title"]
+        if response.meta.get("kuzet_news_title"):
+            item.meta["news_title"] = response.meta["kuzet_news_title"]
         return item
