@@ -18,6 +18,10 @@ REMOTE_CONTROL_ENABLED = False
 # Politeness: a few parallel requests per site, adapted to how fast the site answers.
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
+# Scrapy starts this many worker tasks for the output of *every* response. Items go to
+# one synchronous, batched pipeline, so parallel item handling buys nothing here while
+# the default (100) costs ~100 task creations per page.
+CONCURRENT_ITEMS = 8
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 30.0

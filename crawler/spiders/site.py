@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy.http import HtmlResponse, Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 
+from crawler.links import LinkFinder
 from crawler.spiders.base import KuzetSpider, media_type
 from crawler.traps import TrapGuard
 
@@ -21,7 +21,7 @@ class SiteSpider(KuzetSpider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._links = LinkExtractor()
+        self._links = LinkFinder()
         self._traps = TrapGuard()
 
     def _load(self) -> None:
@@ -58,8 +58,7 @@ class SiteSpider(KuzetSpider):
             return
         links: list[tuple[str, int]] = []
         if depth < self.source.max_depth:
-            for link in self._links.extract_links(page):
-                url = urldefrag(link.url).url
+            for url in self._links.new_links(page):
                 if not self.follow(url):
                     continue
                 if len(self._scheduled) >= self.source.max_pages:
