@@ -108,6 +108,15 @@ def _block_text(root: lxml.html.HtmlElement) -> str:
             el.text = ""
     body = root.find("body")
     text = (body if body is not None else root).text_content()
+    return tidy(text)
+
+
+def tidy(text: str) -> str:
+    """Whitespace as a reader sees it: single spaces, one newline between blocks.
+
+    Stored page text is what officers read and what offsets point into; it is also what
+    the rules scan, and single spacing lets phrases match without a slow fold.
+    """
     return _NEWLINES.sub("\n", _SPACES.sub(" ", text)).strip()
 
 
@@ -200,7 +209,7 @@ def _main_text(root: lxml.html.HtmlElement) -> str:
     except Exception:  # trafilatura raises assorted errors on hostile markup
         return ""
     text = getattr(doc, "text", None) if doc is not None else None
-    return text.strip() if text else ""
+    return tidy(text) if text else ""
 
 
 @functools.cache

@@ -7,7 +7,6 @@ from typing import Any
 
 from rules.loader import RuleSet
 from rules.matchers import KeywordMatcher, RegexMatcher
-from rules.normalize import Folded, fold_text
 from rules.schema import Rule
 
 CONTEXT_CHARS = 80
@@ -80,17 +79,16 @@ class Engine:
     def evaluate(self, doc: Document) -> list[Hit]:
         spans: dict[int, list[Span]] = {}
 
-        def add(i: int, scope: str, f: Folded, m_start: int, m_end: int, term: str) -> None:
-            start, end = f.span(m_start, m_end)
+        def add(i: int, scope: str, raw: str, start: int, end: int, term: str) -> None:
             spans.setdefault(i, []).append(
                 Span(
                     scope=scope,
                     start=start,
                     end=end,
-                    text=f.original[start:end],
+                    text=raw[start:end],
                     term=term,
-                    before=f.original[max(0, start - CONTEXT_CHARS) : start],
-                    after=f.original[end : end + CONTEXT_CHARS],
+                    before=raw[max(0, start - CONTEXT_CHARS) : start],
+                    after=raw[end : end + CONTEXT_CHARS],
                 )
             )
 
@@ -98,15 +96,14 @@ class Engine:
             raw = doc.scope(scope) or ""
             if not raw:
                 continue
-            f = fold_text(raw)
-            for m in self._keywords.find(f.folded):
+            for m in self._keywords.find(raw):
                 for i in self._owners[m.term]:
                     if scope in self._rules[i].scope:
-                        add(i, scope, f, m.start, m.end, m.term)
+                        add(i, scope, raw, m.start, m.end, m.term)
             for i, matcher in self._regex:
                 if scope in self._rules[i].scope:
-                    for m in matcher.find(f.folded):
-                        add(i, scope, f, m.start, m.end, m.term)
+                    for m in matcher.find(raw):
+                        add(i, scope, raw, m.start, m.end, m.term)
 
         hits: list[Hit] = []
         for i, rule_spans in sorted(spans.items()):

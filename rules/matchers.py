@@ -1,4 +1,4 @@
-"""Matchers: the pluggable pieces that find evidence for rules in folded text."""
+"""Matchers: the pluggable pieces that find evidence for rules in a document's text."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import ahocorasick
-
-from rules.normalize import fold
+from rules import normalize
+from rules.inflect import Form, Stem, parse_keyword, stems, tail_ok
+from rules.scanner import LiteralScanner, make_scanner
+from rules.translit import latin_variants, to_cyrillic
 
 
 @dataclass(frozen=True)
 class Match:
-    """A hit in folded text: [start, end) and the rule term that produced it."""
+    """A hit: [start, end) in the *original* text and the rule term that produced it."""
 
     start: int
     end: int
@@ -22,76 +23,118 @@ class Match:
 
 
 class Matcher(ABC):
-    """Finds rule terms in folded text.
+    """Finds rule terms in a text.
 
-    ``find`` receives text already folded with :func:`rules.normalize.fold_text` and
-    returns every match in order of position, with ``term`` naming the keyword or pattern
-    exactly as written in the rule (so the score counts distinct terms and the
-    explanation can cite them). It must not raise on any input text.
+    ``find`` receives the original text of one scope and returns every match in order of
+    position, with offsets into that text and ``term`` naming the keyword or pattern
+    exactly as written in the rule (so scores count distinct terms and explanations can
+    cite them). Normalisation is the matcher's own business. It must not raise on any
+    input text.
     """
 
     @abstractmethod
-    def find(self, folded: str) -> list[Match]: ...
+    def find(self, text: str) -> list[Match]: ...
 
 
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+@dataclass(frozen=True)
+class _Literal:
+    term: str
+    stem: Stem
+    latin: bool  # a Latin spelling of a Cyrillic keyword
 
 
 class KeywordMatcher(Matcher):
-    """Whole-word keywords and phrases through one Aho–Corasick automaton.
+    """Whole-word keywords and phrases, normalised (:mod:`rules.normalize`), in their
+    inflected forms (:mod:`rules.inflect`) and Latin spellings (:mod:`rules.translit`),
+    all through one multi-literal scan.
 
-    A trailing ``*`` makes a stem: the match extends over the rest of the word. Folding
-    (case, ё, whitespace) is applied to keywords and text alike.
+    Keyword syntax: ``слово`` (any form), ``=слово`` (this form only), ``слов*`` (any
+    ending). In a phrase only the last word inflects.
     """
 
-    def __init__(self, keywords: Sequence[str]) -> None:
-        self._automaton: ahocorasick.Automaton | None = None
-        entries: dict[str, list[tuple[str, bool]]] = {}
-        for kw in keywords:
-            stem = kw.strip().endswith("*")
-            key = fold(kw.strip().rstrip("*").strip())
-            entries.setdefault(key, []).append((kw, stem))
-        if entries:
-            automaton = ahocorasick.Automaton()
-            for key, owners in entries.items():
-                automaton.add_word(key, (len(key), tuple(owners)))
-            automaton.make_automaton()
-            self._automaton = automaton
-
-    def find(self, folded: str) -> list[Match]:
-        if self._automaton is None:
-            return []
-        out: list[Match] = []
-        n = len(folded)
-        for last, (length, owners) in self._automaton.iter(folded):
-            start, end = last - length + 1, last + 1
-            if start > 0 and _is_word(folded[start - 1]) and _is_word(folded[start]):
+    def __init__(self, keywords: Sequence[str], *, scanner: str | None = None) -> None:
+        self._meta: list[_Literal] = []
+        literals: list[bytes] = []
+        for term in dict.fromkeys(keywords):
+            words, form = parse_keyword(term)
+            folded = normalize.fold(words)
+            if not folded:
                 continue
-            for term, stem in owners:
-                if stem:
-                    e = end
-                    while e < n and _is_word(folded[e]):
-                        e += 1
-                    out.append(Match(start, e, term))
-                elif end >= n or not (_is_word(folded[end]) and _is_word(folded[end - 1])):
-                    out.append(Match(start, end, term))
+            spellings = [(folded, False)]
+            spellings += [(normalize.fold(v), True) for v in sorted(latin_variants(folded))]
+            seen: set[tuple[str, Form, bool]] = set()
+            for spelling, latin in spellings:
+                for stem in stems(spelling, form):
+                    key = (stem.text, stem.form, stem.vowel_tail)
+                    if key in seen or not stem.text:
+                        continue
+                    seen.add(key)
+                    literals.append(normalize.encode(stem.text))
+                    self._meta.append(_Literal(term, stem, latin))
+        self.scanner: LiteralScanner = make_scanner(literals, prefer=scanner)
+
+    def find(self, text: str) -> list[Match]:
+        if not text or not self._meta:
+            return []
+        seen: set[tuple[int, str]] = set()
+        out: list[Match] = []
+        for segment in self.scanner.fold_and_scan(text):
+            for start, end, term in self._verify(segment.folded, segment.hits):
+                o_start, o_end = segment.folded.span(start, end)
+                key = (o_start + segment.offset, term)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(Match(o_start + segment.offset, o_end + segment.offset, term))
         out.sort(key=lambda m: (m.start, m.end))
         return out
 
+    def _verify(
+        self, folded: normalize.Folded, hits: list[tuple[int, int]]
+    ) -> list[tuple[int, int, str]]:
+        """Whole-word and inflection checks on raw literal hits (folded coordinates)."""
+        data = folded.data
+        n = len(data)
+        word = normalize.WORD
+        out = []
+        for pid, end in hits:
+            lit = self._meta[pid]
+            start = end - len(lit.stem.text)
+            if start > 0 and data[start - 1] in word:
+                continue
+            e = end
+            while e < n and data[e] in word:
+                e += 1
+            tail = normalize.decode(data[end:e]) if e > end else ""
+            if lit.latin and tail:
+                # A Latin tail read back as Cyrillic; Latin i folds to і, but means и here.
+                cyr = to_cyrillic(tail)
+                ok = tail_ok(lit.stem, cyr) or tail_ok(lit.stem, cyr.replace("і", "и"))
+            else:
+                ok = tail_ok(lit.stem, tail)
+            if ok:
+                out.append((start, e, lit.term))
+        return out
+
+    @property
+    def literal_count(self) -> int:
+        return len(self._meta)
+
 
 class RegexMatcher(Matcher):
-    """Patterns written by analysts, matched case-insensitively on folded text."""
+    """Patterns written by analysts, matched case-insensitively on the original text.
+
+    Regexes see the text as written (no look-alike folding): they are for structured
+    things — phone numbers, promo codes, wallet addresses — where the exact characters
+    matter. Words and phrases belong in keywords, which are normalised.
+    """
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self._compiled = [(p, re.compile(p, re.IGNORECASE)) for p in patterns]
 
-    def find(self, folded: str) -> list[Match]:
+    def find(self, text: str) -> list[Match]:
         out = []
         for term, regex in self._compiled:
             out.extend(
-                Match(m.start(), m.end(), term)
-                for m in regex.finditer(folded)
-                if m.end() > m.start()
+                Match(m.start(), m.end(), term) for m in regex.finditer(text) if m.end() > m.start()
             )
-        return sorted(out, key=lambda m: m.start)
+        return sorted(out, key=lambda m: (m.start, m.end))

@@ -1,112 +1,421 @@
-"""Text folding for matching, with offsets mapped back to the original text.
+"""Text folded for matching, at C speed, with offsets that map back to the original.
 
-Folding: Unicode case folding, ё → е, and every run of whitespace → one space. The officer
-always sees the original text; matching runs on the folded copy, and every hit is mapped
-back through :meth:`Folded.span`.
+Folding makes the ways people disguise a word read the same, on pages and in rules alike:
+
+- case, ё/е, NFKC compatibility forms (ｆｕｌｌｗｉｄｔｈ, 𝐛𝐨𝐥𝐝);
+- look-alike letters: Latin and Greek letters that look like Cyrillic ones (Unicode TR39
+  confusables, ``rules/data/confusables.txt``) and the letters of the 2021 Kazakh Latin
+  alphabet that stand for one Cyrillic letter (ä → ә, ş → ш, ...);
+- digits and signs written for letters inside a word (к4з1н0, к@зино);
+- invisible characters (soft hyphen, zero-width space/joiners, stress marks);
+- letters spelled apart (к а з и н о, к.а.з.и.н.о, к-а-з-и-н-о) and stretched
+  (казиииино: a run of three or more of one letter reads as one);
+- every whitespace or dash run reads as one space.
+
+How it stays fast: text is encoded with a private single-byte code page (Cyrillic incl.
+Kazakh, ASCII, the Kazakh Latin letters and common punctuation), so byte offsets *are*
+character offsets, and then folded with one 256-entry table; both steps run in C.
+Characters outside the code page go through a Python error handler that folds them one
+by one; they are rare on Kazakh and Russian pages. The folds that change length (the
+last three groups above, and leet) run only on documents where the scanner saw a sign of
+them, and only those documents pay for a position map (:class:`Folded`).
 """
 
 from __future__ import annotations
 
+import codecs
+import json
 import re
+import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
-# Letters writers use interchangeably; fold to one form. (str.replace, not str.translate:
-# translate walks a dict per character and dominated folding on long pages.)
-_SAME_LETTERS = (("ё", "е"),)
+DATA = Path(__file__).parent / "data"
+
+OTHER = 0x01  # a character that cannot take part in a word
+INVISIBLE = 0x02  # deleted by the slow path
+SPACE = 0x20
+
+_CYRILLIC = [chr(c) for c in range(0x0410, 0x0450)] + ["Ё", "ё"]
+_KAZAKH = list("ӘәҒғҚқҢңӨөҰұҮүҺһІі")
+_KAZAKH_LATIN = list("ÄäĞğıİÑñÖöŞşŪūÜü")
+_PUNCT = list("\u00a0\u2010\u2011\u2012\u2013\u2014\u2015«»“”„‘’…№•·₸€°×§©®™\ufffd\u0301")
+
+# Kazakh Latin (2021) letters that stand for exactly one Cyrillic letter.
+_KAZAKH_LATIN_FOLD = {
+    "ä": "ә", "ğ": "ғ", "ı": "і", "ñ": "ң", "ö": "ө", "ş": "ш", "ū": "ұ", "ü": "ү",
+}  # fmt: skip
+# Digits and signs used for letters, applied only inside words that also have letters.
+# (By shape: 4 is а here, as in к4зино, not the ч of chat slang.)
+LEET = {"0": "о", "3": "з", "4": "а", "6": "б", "1": "і", "@": "а", "$": "с"}
+_SEPARATORS = " ._*·|/\\~+"
 
 
-def _unify(text: str) -> str:
-    for a, b in _SAME_LETTERS:
-        text = text.replace(a, b)
-    return text
+def _code_page() -> str:
+    chars = [chr(i) for i in range(128)]
+    chars[INVISIBLE] = "\u200b"
+    high = _CYRILLIC + _KAZAKH + _KAZAKH_LATIN + _PUNCT
+    assert len(high) == 128 and len(set(high)) == 128, len(high)
+    return "".join(chars + high)
 
 
-_WS_RUN = re.compile(r"\s+")
-# Only runs that are not already a single plain space need rewriting.
-_COLLAPSE = re.compile(r"\s{2,}|[^\S ]")
+CODE_PAGE = _code_page()
+_ENCODING_MAP = codecs.charmap_build(CODE_PAGE)
+_BYTE = {ch: i for i, ch in enumerate(CODE_PAGE)}
 
 
-@lru_cache(maxsize=4096)
+@cache
+def confusables() -> dict[str, str]:
+    """TR39 confusables: source character → prototype string."""
+    out: dict[str, str] = {}
+    with (DATA / "confusables.txt").open(encoding="utf-8-sig") as fh:
+        for line in fh:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            src, dst, *_ = (p.strip() for p in line.split(";"))
+            s = "".join(chr(int(x, 16)) for x in src.split())
+            if len(s) == 1:
+                out[s] = "".join(chr(int(x, 16)) for x in dst.split())
+    return out
+
+
+@cache
+def kazakh_latin() -> dict[str, str]:
+    """The 2021 Kazakh Latin alphabet, Cyrillic letter → Latin (lower case)."""
+    table = json.loads((DATA / "kazakh_latin_2021.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in table["kaz_Cyrl_to_Latn"].items() if k.islower()}
+
+
+@cache
+def _by_prototype() -> dict[str, str]:
+    """TR39 prototype → the Cyrillic letter (lower case) that has it."""
+    conf = confusables()
+    by_proto: dict[str, str] = {}
+    for ch in _CYRILLIC + _KAZAKH:
+        by_proto.setdefault(conf.get(ch, ch), ch.lower())
+    return by_proto
+
+
+def _lookalikes() -> dict[str, str]:
+    """ASCII letters that look like a Cyrillic letter → that letter (lower case)."""
+    conf = confusables()
+    out: dict[str, str] = {}
+    for ch in CODE_PAGE:
+        if ch.isascii() and ch.isalpha():
+            target = _by_prototype().get(conf.get(ch, ch))
+            if target:
+                out[ch] = target
+    return out
+
+
 def _fold_char(ch: str) -> str:
-    return _unify(ch.casefold())
+    """How one code-page character folds (to one code-page character)."""
+    if ch == "\u200b" or ch == "\u0301":
+        return "\u200b"
+    if ch.isspace() or ch in "-\u2010\u2011\u2012\u2013\u2014\u2015":
+        return " "
+    if ch.lower() in _KAZAKH_LATIN_FOLD:
+        return _KAZAKH_LATIN_FOLD[ch.lower()]
+    if ch == "İ":
+        return "и"
+    look = _LOOKALIKES.get(ch)
+    if look:
+        return look
+    low = ch.lower()
+    if low in _LOOKALIKES:
+        return _LOOKALIKES[low]
+    if low == "ё":
+        return "е"
+    return low if len(low) == 1 and low in _BYTE else ch
 
 
-def fold(text: str) -> str:
-    """Fold a keyword or pattern the same way page text is folded."""
-    return _WS_RUN.sub(" ", _unify(text.casefold()))
+_LOOKALIKES = _lookalikes()
+FOLD_TABLE = bytes(_BYTE[_fold_char(ch)] for ch in CODE_PAGE)
+# Bytes that are part of a word once folded: letters and digits.
+WORD = frozenset(
+    i for i, ch in enumerate(CODE_PAGE) if FOLD_TABLE[i] == i and ch.isalnum() and ch != "\u200b"
+)
+LETTERS = frozenset(i for i in WORD if CODE_PAGE[i].isalpha())
+_LEET_TABLE = bytes(_BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE))
+
+
+@lru_cache(maxsize=8192)
+def _outside(ch: str) -> str:
+    """Fold a character outside the code page to one inside it."""
+    cat = unicodedata.category(ch)
+    if cat in ("Cf", "Mn", "Me"):
+        return "\u200b"
+    if ch.isspace():
+        return " "
+    nfkc = unicodedata.normalize("NFKC", ch)
+    if len(nfkc) == 1 and nfkc in _BYTE:
+        return nfkc  # fullwidth and mathematical letters, ligature-free forms
+    conf = confusables()
+    for cand in (ch, nfkc, ch.lower()):
+        cyrillic = _by_prototype().get(conf.get(cand, cand))
+        if cyrillic:
+            return cyrillic  # Greek and other look-alikes of Cyrillic letters
+    for cand in (nfkc, ch.lower(), conf.get(ch, "")):
+        if len(cand) == 1 and cand in _BYTE:
+            return cand
+    return "\x01"
+
+
+def _error_handler(exc: UnicodeError) -> tuple[str, int]:
+    assert isinstance(exc, UnicodeEncodeError)
+    return "".join(_outside(ch) for ch in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error("kuzet.fold", _error_handler)
+
+
+def encode(text: str) -> bytes:
+    """The text in the code page, one byte per character (not folded yet)."""
+    return codecs.charmap_encode(text, "kuzet.fold", _ENCODING_MAP)[0]
+
+
+def fold_fast(text: str) -> bytes:
+    """The 1:1 fold: one byte per character of ``text``."""
+    return encode(text).translate(FOLD_TABLE)
+
+
+def decode(data: bytes) -> str:
+    return data.decode("latin-1").translate(_DECODE)
+
+
+_DECODE = {i: ch for i, ch in enumerate(CODE_PAGE) if i != ord(ch)}
+
+
+def _class(byte_values: frozenset[int]) -> bytes:
+    return b"".join(b"\\x%02x" % b for b in sorted(byte_values))
+
+
+_W = _class(WORD)
+_L = _class(LETTERS)
+_S = _class(frozenset(_BYTE[c] for c in _SEPARATORS))
+_DIGITISH = _class(frozenset(_BYTE[c] for c in LEET))
+_RUNS = b"|".join(b"\\x%02x{3}" % b for b in sorted(LETTERS))
+# Signs that the 1:1 fold is not enough; the scanner looks for them with the keywords.
+# Each is narrow on purpose (a sign costs the slow fold of the text around it): invisibles
+# and letter runs only next to a letter, digits only inside a word or ending one.
+# Whitespace runs are not a sign: stored page text is single-spaced already, and the
+# runs left (around dashes) are where a phrase should not match across anyway.
+SLOW_SIGNS: dict[str, bytes] = {
+    "invisible": b"[" + _W + b"]\\x02|\\x02[" + _W + b"]",
+    "spaced letters": b"(?:^|[^"
+    + _W
+    + b"])(?:["
+    + _L
+    + b"]["
+    + _S
+    + b"]){3}["
+    + _L
+    + b"](?:[^"
+    + _W
+    + b"]|$)",
+    "leet": b"["
+    + _L
+    + b"]["
+    + _DIGITISH
+    + b"]["
+    + _L
+    + b"]|["
+    + _L
+    + b"]{2}["
+    + _DIGITISH
+    + b"](?:[^"
+    + _W
+    + b"]|$)",
+    "letter run": b"[" + _L + b"](?:" + _RUNS + b")|(?:" + _RUNS + b")[" + _L + b"]",
+}
+_SLOW_RES = {name: re.compile(pat) for name, pat in SLOW_SIGNS.items()}
+# Every byte as its class: L letter, D digit standing for a letter, S separator.
+_SHAPE = bytes(
+    ord("L") if i in LETTERS
+    else ord("D") if CODE_PAGE[i] in LEET
+    else ord("S") if CODE_PAGE[i] in _SEPARATORS
+    else (i if i == INVISIBLE else ord("."))
+    for i in range(256)
+)  # fmt: skip
+LETTER_RUNS = [bytes([b]) * 3 for b in sorted(LETTERS)]
+
+_RE_INVISIBLE = re.compile(b"\\x02+")
+_RE_SPACED = re.compile(
+    b"(?<![" + _W + b"])[" + _L + b"](?:[" + _S + b"][" + _L + b"]){3,}(?![" + _W + b"])"
+)
+_RE_RUN = re.compile(b"([" + _L + b"])\\1{2,}")
+_RE_SPACES = re.compile(b"\\x20{2,}")
+_RE_SEPARATOR = re.compile(b"[" + _S + b"]")
+
+
+class PositionMap:
+    """Folded offset → original offset, for folds that only delete characters.
+
+    Piecewise linear: ``new[k]`` in the folded text is ``old[k]`` in the original, and
+    both advance together until the next breakpoint.
+    """
+
+    __slots__ = ("new", "old")
+
+    def __init__(self) -> None:
+        self.new: list[int] = [0]
+        self.old: list[int] = [0]
+
+    def __call__(self, pos: int) -> int:
+        k = bisect_right(self.new, pos) - 1
+        return self.old[k] + (pos - self.new[k])
+
+    def delete(self, ranges: list[tuple[int, int]]) -> None:
+        """Record that sorted, non-overlapping [start, end) ranges of the current text
+        were deleted."""
+        if not ranges:
+            return
+        starts = [s for s, _ in ranges]
+        removed_before = [0]
+        for s, e in ranges:
+            removed_before.append(removed_before[-1] + e - s)
+
+        def gone(p: int) -> int:  # deleted bytes before current position p
+            k = bisect_right(starts, p) - 1
+            if k < 0:
+                return 0
+            s, e = ranges[k]
+            return removed_before[k] + min(p, e) - s
+
+        def inside(p: int) -> bool:
+            k = bisect_right(starts, p) - 1
+            return k >= 0 and p < ranges[k][1]
+
+        events = {b for b in self.new if not inside(b)} | {e for _, e in ranges}
+        points = sorted((p - gone(p), self(p)) for p in events)
+        new: list[int] = []
+        old: list[int] = []
+        for n, o in points:
+            if new and new[-1] == n:
+                old[-1] = o
+            else:
+                new.append(n)
+                old.append(o)
+        if not new or new[0] != 0:
+            new.insert(0, 0)
+            old.insert(0, self(0))
+        self.new, self.old = new, old
+
+
+def _delete(data: bytes, ranges: list[tuple[int, int]]) -> bytes:
+    parts = []
+    last = 0
+    for s, e in ranges:
+        parts.append(data[last:s])
+        last = e
+    parts.append(data[last:])
+    return b"".join(parts)
 
 
 @dataclass(frozen=True)
 class Folded:
-    original: str
-    folded: str
-    # Piecewise-linear map: folded[seg_f[k]:] starts at original[seg_o[k]:], one char each.
-    # None means the identity map. ``exact`` holds a per-character map instead, used in the
-    # rare case where case folding changes length (ß → ss).
-    seg_f: tuple[int, ...] | None = None
-    seg_o: tuple[int, ...] | None = None
-    exact: tuple[int, ...] | None = None
+    """Folded text and the way back to the original.
 
-    def _pos(self, i: int) -> int:
-        if self.exact is not None:
-            return self.exact[i] if i < len(self.exact) else len(self.original)
-        if self.seg_f is None or self.seg_o is None:
-            return i
-        k = bisect_right(self.seg_f, i) - 1
-        return self.seg_o[k] + (i - self.seg_f[k])
+    ``positions`` maps folded offsets to original ones; None means the fold was 1:1 (the
+    common case) and offsets are the same.
+    """
+
+    original: str
+    data: bytes
+    positions: PositionMap | None = None
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded [start, end) back to the original text."""
+        if self.positions is None:
+            return start, end
         if end <= start:
-            o = self._pos(start)
+            o = self.positions(start)
             return o, o
-        return self._pos(start), self._pos(end - 1) + 1
+        return self.positions(start), self.positions(end - 1) + 1
+
+    @property
+    def text(self) -> str:
+        return decode(self.data)
+
+
+def fold_slow(text: str, data: bytes | None = None) -> Folded:
+    """The full fold, with a position map (for documents that show a slow sign)."""
+    if data is None:
+        data = fold_fast(text)
+    positions = PositionMap()
+
+    def delete(ranges: list[tuple[int, int]]) -> None:
+        nonlocal data
+        if ranges:
+            data = _delete(data, ranges)
+            positions.delete(ranges)
+
+    if b"\x02" in data:
+        delete([m.span() for m in _RE_INVISIBLE.finditer(data)])
+    if _SLOW_RES["leet"].search(data):
+        buf = bytearray(data)  # same length: only the bytes change
+        for m in _SLOW_RES["leet"].finditer(data):
+            s, e = m.span()
+            while s > 0 and data[s - 1] in WORD:
+                s -= 1
+            while e < len(data) and data[e] in WORD:
+                e += 1
+            buf[s:e] = data[s:e].translate(_LEET_TABLE)
+        data = bytes(buf)
+    # Letters spelled apart: drop the separators (every other byte of the match).
+    delete(
+        [(i, i + 1) for m in _RE_SPACED.finditer(data) for i in range(m.start() + 1, m.end(), 2)]
+    )
+    delete([(m.start() + 1, m.end()) for m in _RE_RUN.finditer(data)])
+    delete([(m.start() + 1, m.end()) for m in _RE_SPACES.finditer(data)])
+    return Folded(text, data, positions)
+
+
+def sign_ends(data: bytes, *, runs: bool = True) -> list[int]:
+    """End offsets of the slow-fold signs in a 1:1-folded text.
+
+    A C-speed pre-check (each byte mapped to its class, then substring tests) keeps the
+    regexes off texts without signs. ``runs=False`` leaves letter runs to the caller
+    (the Hyperscan scanner finds them with its literals).
+    """
+    shape = data.translate(_SHAPE)
+    names = []
+    if b"\x02" in data and (b"L\x02" in shape or b"\x02L" in shape):
+        names.append("invisible")
+    if b"LDL" in shape or b"LLD" in shape:
+        names.append("leet")
+    if b"LSLSLSL" in shape:
+        names.append("spaced letters")
+    if runs:
+        names.append("letter run")
+    return [m.end() for name in names for m in _SLOW_RES[name].finditer(data)]
+
+
+def needs_slow(data: bytes) -> bool:
+    """Whether a 1:1-folded text shows any sign that needs :func:`fold_slow`."""
+    return any(r.search(data) for r in _SLOW_RES.values())
 
 
 def fold_text(text: str) -> Folded:
-    folded = _unify(text.casefold())
-    if len(folded) != len(text):
-        return _fold_slow(text)
-    if not _COLLAPSE.search(folded):
-        return Folded(text, folded)
-    # Collapse whitespace runs to one space, remembering where each piece came from.
-    parts: list[str] = []
-    seg_f: list[int] = [0]
-    seg_o: list[int] = [0]
-    pos_f = 0
-    last = 0
-    for m in _COLLAPSE.finditer(folded):
-        s, e = m.span()
-        parts.append(folded[last:s])
-        pos_f += s - last
-        parts.append(" ")
-        # the single space maps to the first whitespace char; the text after it to `e`
-        seg_f.append(pos_f)
-        seg_o.append(s)
-        pos_f += 1
-        seg_f.append(pos_f)
-        seg_o.append(e)
-        last = e
-    parts.append(folded[last:])
-    return Folded(text, "".join(parts), tuple(seg_f), tuple(seg_o))
+    """Fold a page text (reference path: decides fast or slow by itself)."""
+    data = fold_fast(text)
+    if needs_slow(data):
+        return fold_slow(text, data)
+    return Folded(text, data)
 
 
-def _fold_slow(text: str) -> Folded:
-    parts: list[str] = []
-    exact: list[int] = []
-    prev_space = False
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if prev_space:
-                continue
-            prev_space = True
-            parts.append(" ")
-            exact.append(i)
-            continue
-        prev_space = False
-        f = _fold_char(ch)
-        parts.append(f)
-        exact.extend([i] * len(f))
-    return Folded(text, "".join(parts), exact=tuple(exact))
+def fold_term(term: str) -> bytes:
+    """Fold a rule term exactly as page text is folded."""
+    return fold_slow(term.strip()).data.strip(b" ")
+
+
+def fold(term: str) -> str:
+    """A rule term folded, as readable text (for messages and tests)."""
+    return decode(fold_term(term))
+
+
+def is_word_byte(b: int) -> bool:
+    return b in WORD

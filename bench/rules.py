@@ -1,0 +1,157 @@
+"""Rules benchmark: kuzet's keyword engine vs a strong simple baseline, on kk/ru text.
+
+Builds a ~50 MB corpus of documents (3–15 KB each) from real Kazakh and Russian text
+(``tests/sample_data``: KazNERD sentences, KazSAnDRA reviews, tengrinews pages), tidied
+as extraction stores page text (single spaces), with
+10,000 keywords: the starter packs' own, two-word phrases of real words, and invented
+words; 1 % of the documents get a few of them planted, a third of those disguised
+(look-alike letters, spacing, Latin spelling, inflection).
+
+- engine: :class:`rules.matchers.KeywordMatcher` per document, *including* all its
+  normalisation (look-alikes, NFKC, translit, inflection, spaced/stretched letters);
+- baseline: ``text.casefold()`` then one pyahocorasick automaton of the casefolded
+  keywords (no whole-word check, no normalisation beyond case).
+
+    python -m bench.rules [--mb 50] [--keywords 10000]
+
+Last line: {"engine_mb_s", "baseline_mb_s", "ratio"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+import ahocorasick
+
+from crawler.extract import tidy, understand
+from rules.loader import load_rules
+from rules.matchers import KeywordMatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "tests" / "sample_data"
+PACKS = ROOT / "rules" / "packs"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"[^\W\d_]{5,}")
+_SYLLABLES = "ка за ри но сп ин ло то бе ти жа қу ғы нә ші ор ал ек тр ум ре пи ду ма".split()
+
+
+def sentences() -> list[str]:
+    out = (SAMPLES / "corpora" / "kaznerd_kk.txt").read_text(encoding="utf-8").splitlines()
+    out += (SAMPLES / "corpora" / "kazsandra_reviews.txt").read_text(encoding="utf-8").splitlines()
+    for page in sorted((SAMPLES / "realpages").glob("*.html")):
+        text = understand(page.read_bytes()).text
+        out += [s.strip() for s in _SENTENCE.split(text.replace("\n", " ")) if len(s) > 20]
+    # The engine reads page text as extraction stores it: whitespace already tidied.
+    return [tidy(s) for s in out if s.strip()]
+
+
+def make_keywords(sents: list[str], n: int, rnd: random.Random) -> list[str]:
+    rules = load_rules(PACKS)
+    keywords = {kw for rule in rules.rules for kw in rule.keywords}
+    vocab = sorted({w.lower() for s in sents for w in _WORD.findall(s)})
+    while len(keywords) < n * 9 // 10:
+        keywords.add(f"{rnd.choice(vocab)} {rnd.choice(vocab)}")
+    while len(keywords) < n:
+        keywords.add("".join(rnd.choice(_SYLLABLES) for _ in range(rnd.randint(3, 4))))
+    return sorted(keywords)
+
+
+def disguise(word: str, rnd: random.Random) -> str:
+    how = rnd.choice(("lookalike", "spaced", "upper", "stretched"))
+    if how == "lookalike":
+        return word.translate(str.maketrans("аеорсхі", "aeopcxi"))
+    if how == "spaced":
+        return " ".join(word)
+    if how == "stretched":
+        i = rnd.randrange(len(word))
+        return word[:i] + word[i] * 3 + word[i + 1 :]
+    return word.upper()
+
+
+def make_corpus(
+    sents: list[str], keywords: list[str], mb: float, rnd: random.Random
+) -> tuple[list[str], int]:
+    docs: list[str] = []
+    size = 0
+    planted = 0
+    target = mb * 1_000_000
+    while size < target:
+        want = rnd.randint(3_000, 15_000)
+        parts: list[str] = []
+        length = 0
+        while length < want:
+            s = rnd.choice(sents)
+            parts.append(s)
+            length += len(s.encode()) + 1
+        if rnd.random() < 0.01:
+            for _ in range(rnd.randint(1, 3)):
+                kw = rnd.choice(keywords).rstrip("*").lstrip("=")
+                if rnd.random() < 0.33 and " " not in kw:
+                    kw = disguise(kw, rnd)
+                parts.insert(rnd.randrange(len(parts) + 1), f"Жарнама: {kw}!")
+                planted += 1
+        doc = " ".join(parts)
+        docs.append(doc)
+        size += len(doc.encode())
+    return docs, planted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=float, default=50)
+    parser.add_argument("--keywords", type=int, default=10_000)
+    args = parser.parse_args()
+    rnd = random.Random(2026)
+
+    sents = sentences()
+    keywords = make_keywords(sents, args.keywords, rnd)
+    docs, planted = make_corpus(sents, keywords, args.mb, rnd)
+    mb = sum(len(d.encode()) for d in docs) / 1_000_000
+    print(
+        f"corpus: {len(docs)} documents, {mb:.1f} MB, {len(keywords)} keywords, {planted} planted"
+    )
+
+    started = time.perf_counter()
+    matcher = KeywordMatcher(keywords)
+    build_s = time.perf_counter() - started
+    print(
+        f"engine: {matcher.scanner.name}, {matcher.literal_count} literals "
+        f"(stems, Latin spellings), built in {build_s:.2f} s",
+        flush=True,
+    )
+    started = time.perf_counter()
+    engine_hits = sum(len(matcher.find(d)) for d in docs)
+    engine_s = time.perf_counter() - started
+
+    automaton = ahocorasick.Automaton()
+    for kw in keywords:
+        automaton.add_word(kw.rstrip("*").lstrip("=").casefold(), kw)
+    automaton.make_automaton()
+    started = time.perf_counter()
+    baseline_hits = 0
+    for d in docs:
+        for _ in automaton.iter(d.casefold()):
+            baseline_hits += 1
+    baseline_s = time.perf_counter() - started
+
+    engine_rate, baseline_rate = mb / engine_s, mb / baseline_s
+    print(f"engine: {engine_hits} hits in {engine_s:.2f} s = {engine_rate:.1f} MB/s")
+    print(f"baseline: {baseline_hits} hits in {baseline_s:.2f} s = {baseline_rate:.1f} MB/s")
+    print(
+        json.dumps(
+            {
+                "engine_mb_s": round(engine_rate, 1),
+                "baseline_mb_s": round(baseline_rate, 1),
+                "ratio": round(engine_rate / baseline_rate, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

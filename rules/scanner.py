@@ -1,0 +1,188 @@
+"""Multi-literal scanners over folded text: Hyperscan when installed, Aho–Corasick otherwise.
+
+Both scan the bytes of :func:`rules.normalize.fold_fast` for every literal at once and
+report where each occurrence *ends*. While doing so they watch for the signs that the
+1:1 fold is not enough (invisible characters, spaced or stretched letters, leet, double
+spaces); a document showing one is folded again the slow way and scanned once more.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rules import normalize
+
+logger = logging.getLogger(__name__)
+
+try:  # pragma: no cover - depends on the platform's wheels
+    import hyperscan
+except ImportError:  # pragma: no cover
+    hyperscan = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Folded text (or a window of it) and the literal hits found in it.
+
+    ``offset`` is where the window starts in the original text; hits are
+    ``(literal_index, end)`` in ``folded.data`` coordinates.
+    """
+
+    folded: normalize.Folded
+    offset: int
+    hits: list[tuple[int, int]]
+
+
+class LiteralScanner(ABC):
+    """Finds byte literals in folded text.
+
+    ``scan`` returns ``(literal_index, end)`` for every occurrence, overlapping ones
+    included, in any order, and (when ``signs`` is true) the end offsets of the slow-fold
+    signs it saw. It must accept any bytes and never raise on them.
+    """
+
+    name: str
+
+    def __init__(self, literals: Sequence[bytes]) -> None:
+        self.literals = list(literals)
+        # How far a match can reach from a sign: the longest literal, plus room for the
+        # separators and repeats the slow fold removes.
+        self.reach = 2 * max((len(lit) for lit in self.literals), default=0) + 16
+
+    @abstractmethod
+    def scan(
+        self, data: bytes, *, signs: bool = True
+    ) -> tuple[list[tuple[int, int]], list[int]]: ...
+
+    def fold_and_scan(self, text: str) -> list[Segment]:
+        """Fold ``text`` 1:1 and scan it; around every slow-fold sign, fold a window of
+        the original text the slow way and scan that too."""
+        data = normalize.fold_fast(text)
+        hits, signs = self.scan(data)
+        segments = [Segment(normalize.Folded(text, data), 0, hits)]
+        for start, end in self._windows(data, signs):
+            folded = normalize.fold_slow(text[start:end])
+            found, _ = self.scan(folded.data, signs=False)
+            if found:
+                segments.append(Segment(folded, start, found))
+        return segments
+
+    def _windows(self, data: bytes, signs: list[int]) -> list[tuple[int, int]]:
+        windows: list[tuple[int, int]] = []
+        for end in sorted(signs):
+            a, b = max(0, end - self.reach), min(len(data), end + self.reach)
+            # Widen to whole words so no word is cut in two.
+            while a > 0 and data[a - 1] != normalize.SPACE:
+                a -= 1
+            while b < len(data) and data[b] != normalize.SPACE:
+                b += 1
+            if windows and a <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(b, windows[-1][1]))
+            else:
+                windows.append((a, b))
+        return windows
+
+
+def _escape(literal: bytes) -> bytes:
+    return b"".join(b"\\x%02x" % b for b in literal)
+
+
+class HyperscanScanner(LiteralScanner):
+    """All literals (and letter runs, a slow-fold sign) in one Hyperscan database;
+    windows after the slow fold are scanned with the keyword literals alone."""
+
+    name = "hyperscan"
+
+    def __init__(self, literals: Sequence[bytes]) -> None:
+        super().__init__(literals)
+        assert hyperscan is not None
+        n = len(self.literals)
+        self._sign_base = n
+        # Letter runs are found as literals with the keywords (cheap); the other signs
+        # by a byte-class pre-check (:func:`rules.normalize.sign_ends`).
+        runs = normalize.LETTER_RUNS
+        self._with_signs = self._compile(
+            [_escape(lit) for lit in [*self.literals, *runs]], [0] * (n + len(runs))
+        )
+        self._plain = self._compile([_escape(lit) for lit in self.literals], [0] * n)
+        self._scratch = hyperscan.Scratch(self._with_signs)
+        if self._plain is not None:
+            self._plain_scratch = hyperscan.Scratch(self._plain)
+
+    @staticmethod
+    def _compile(expressions: list[bytes], flags: list[int]) -> hyperscan.Database | None:
+        if not expressions:
+            return None
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=flags,
+        )
+        return db
+
+    def scan(self, data: bytes, *, signs: bool = True) -> tuple[list[tuple[int, int]], list[int]]:
+        hits: list[tuple[int, int]] = []
+        sign_ends: list[int] = []
+        if not data:
+            return hits, sign_ends
+        if signs:
+            base = self._sign_base
+
+            def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+                if pid >= base:
+                    sign_ends.append(end)
+                else:
+                    hits.append((pid, end))
+
+            self._with_signs.scan(data, match_event_handler=on_match, scratch=self._scratch)
+            sign_ends += normalize.sign_ends(data, runs=False)
+            return hits, sign_ends
+        if self._plain is None:
+            return hits, sign_ends
+
+        def on_plain(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            hits.append((pid, end))
+
+        self._plain.scan(data, match_event_handler=on_plain, scratch=self._plain_scratch)
+        return hits, sign_ends
+
+
+class AhoCorasickScanner(LiteralScanner):
+    """pyahocorasick over the folded bytes read as Latin-1; signs through Python regexes."""
+
+    name = "aho-corasick"
+
+    def __init__(self, literals: Sequence[bytes]) -> None:
+        import ahocorasick
+
+        super().__init__(literals)
+        self._automaton: ahocorasick.Automaton | None = None
+        if self.literals:
+            automaton = ahocorasick.Automaton()
+            by_key: dict[str, list[int]] = {}
+            for i, lit in enumerate(self.literals):
+                by_key.setdefault(lit.decode("latin-1"), []).append(i)
+            for key, ids in by_key.items():
+                automaton.add_word(key, tuple(ids))
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def scan(self, data: bytes, *, signs: bool = True) -> tuple[list[tuple[int, int]], list[int]]:
+        sign_ends = normalize.sign_ends(data) if signs else []
+        hits: list[tuple[int, int]] = []
+        if self._automaton is not None and data:
+            for last, ids in self._automaton.iter(data.decode("latin-1")):
+                hits.extend((i, last + 1) for i in ids)
+        return hits, sign_ends
+
+
+def make_scanner(literals: Sequence[bytes], prefer: str | None = None) -> LiteralScanner:
+    """The fastest scanner available (``prefer`` = "aho-corasick" forces the fallback)."""
+    if hyperscan is not None and prefer != AhoCorasickScanner.name:
+        return HyperscanScanner(literals)
+    return AhoCorasickScanner(literals)
