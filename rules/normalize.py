@@ -29,7 +29,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
@@ -142,7 +142,6 @@ LETTERS = frozenset(i for i in WORD if CODE_PAGE[i].isalpha())
 _LEET_TABLE = bytes(_BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE))
 
 
-@lru_cache(maxsize=8192)
 def _outside(ch: str) -> str:
     """Fold a character outside the code page to one inside it."""
     cat = unicodedata.category(ch)
@@ -164,9 +163,20 @@ def _outside(ch: str) -> str:
     return "\x01"
 
 
+class _OutsideTable(dict[int, str]):
+    """``str.translate`` table that folds each new character once, then looks it up in C."""
+
+    def __missing__(self, cp: int) -> str:
+        folded = self[cp] = _outside(chr(cp))
+        return folded
+
+
+_OUTSIDE = _OutsideTable()
+
+
 def _error_handler(exc: UnicodeError) -> tuple[str, int]:
     assert isinstance(exc, UnicodeEncodeError)
-    return "".join(_outside(ch) for ch in exc.object[exc.start : exc.end]), exc.end
+    return exc.object[exc.start : exc.end].translate(_OUTSIDE), exc.end
 
 
 codecs.register_error("kuzet.fold", _error_handler)
@@ -241,6 +251,8 @@ _SHAPE = bytes(
     for i in range(256)
 )  # fmt: skip
 LETTER_RUNS = [bytes([b]) * 3 for b in sorted(LETTERS)]
+# Invisible next to a letter; a leet digit inside or ending a word; spaced letters.
+SHAPE_SIGNS = (b"L\x02", b"\x02L", b"LDL", b"LLD", b"LSLSLSL")
 
 _RE_INVISIBLE = re.compile(b"\\x02+")
 _RE_SPACED = re.compile(
@@ -374,29 +386,32 @@ def fold_slow(text: str, data: bytes | None = None) -> Folded:
     return Folded(text, data, positions)
 
 
-def sign_ends(data: bytes, *, runs: bool = True) -> list[int]:
-    """End offsets of the slow-fold signs in a 1:1-folded text.
+def sign_ends(data: bytes) -> list[int]:
+    """Where a 1:1-folded text shows a slow-fold sign other than a letter run (those the
+    scanners find as literals): approximate end offsets, found at C speed by mapping
+    every byte to its class and searching the class string."""
+    shape = shape_of(data)
+    ends: list[int] = []
+    for needle in SHAPE_SIGNS:
+        i = shape.find(needle)
+        while i != -1:
+            ends.append(i + len(needle))
+            i = shape.find(needle, i + 1)
+    return ends
 
-    A C-speed pre-check (each byte mapped to its class, then substring tests) keeps the
-    regexes off texts without signs. ``runs=False`` leaves letter runs to the caller
-    (the Hyperscan scanner finds them with its literals).
-    """
-    shape = data.translate(_SHAPE)
-    names = []
-    if b"\x02" in data and (b"L\x02" in shape or b"\x02L" in shape):
-        names.append("invisible")
-    if b"LDL" in shape or b"LLD" in shape:
-        names.append("leet")
-    if b"LSLSLSL" in shape:
-        names.append("spaced letters")
-    if runs:
-        names.append("letter run")
-    return [m.end() for name in names for m in _SLOW_RES[name].finditer(data)]
+
+def shape_of(data: bytes) -> bytes:
+    """Every byte of folded text as its class (see :data:`SHAPE_SIGNS`)."""
+    return data.translate(_SHAPE)
+
+
+def letter_run_ends(data: bytes) -> list[int]:
+    return [m.end() for m in _SLOW_RES["letter run"].finditer(data)]
 
 
 def needs_slow(data: bytes) -> bool:
     """Whether a 1:1-folded text shows any sign that needs :func:`fold_slow`."""
-    return any(r.search(data) for r in _SLOW_RES.values())
+    return bool(sign_ends(data)) or _SLOW_RES["letter run"].search(data) is not None
 
 
 def fold_text(text: str) -> Folded:

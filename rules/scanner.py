@@ -48,9 +48,8 @@ class LiteralScanner(ABC):
 
     def __init__(self, literals: Sequence[bytes]) -> None:
         self.literals = list(literals)
-        # How far a match can reach from a sign: the longest literal, plus room for the
-        # separators and repeats the slow fold removes.
-        self.reach = 2 * max((len(lit) for lit in self.literals), default=0) + 16
+        # How far a match can reach from a sign, in words: the most words in a literal.
+        self.reach = max((lit.count(b" ") + 1 for lit in self.literals), default=1)
 
     @abstractmethod
     def scan(
@@ -71,19 +70,45 @@ class LiteralScanner(ABC):
         return segments
 
     def _windows(self, data: bytes, signs: list[int]) -> list[tuple[int, int]]:
+        """Whole-word windows around the signs: the word with the sign and ``reach``
+        words each side (letters spelled apart count as one word), merged."""
         windows: list[tuple[int, int]] = []
+        space = b" "
         for end in sorted(signs):
-            a, b = max(0, end - self.reach), min(len(data), end + self.reach)
-            # Widen to whole words so no word is cut in two.
-            while a > 0 and data[a - 1] != normalize.SPACE:
-                a -= 1
-            while b < len(data) and data[b] != normalize.SPACE:
-                b += 1
+            if windows and end <= windows[-1][1]:
+                continue
+            a = b = min(end, len(data))
+            for _ in range(self.reach + 1):
+                a = max(0, data.rfind(space, 0, max(0, a - 1)) + 1) if a > 0 else 0
+            for _ in range(self.reach + 1):
+                nxt = data.find(space, b + 1)
+                b = len(data) if nxt == -1 else nxt
+            # letters spelled apart: widen over the whole run of single letters
+            a, b = self._widen_spaced(data, a, b)
             if windows and a <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], max(b, windows[-1][1]))
             else:
                 windows.append((a, b))
         return windows
+
+    @staticmethod
+    def _widen_spaced(data: bytes, a: int, b: int) -> tuple[int, int]:
+        word = normalize.WORD
+        while (
+            a >= 2
+            and data[a - 1] == 0x20
+            and data[a - 2] in word
+            and (a == 2 or data[a - 3] not in word)
+        ):
+            a -= 2
+        while (
+            b + 2 <= len(data)
+            and data[b] == 0x20
+            and data[b + 1] in word
+            and (b + 2 == len(data) or data[b + 2] not in word)
+        ):
+            b += 2
+        return a, b
 
 
 def _escape(literal: bytes) -> bytes:
@@ -108,6 +133,10 @@ class HyperscanScanner(LiteralScanner):
             [_escape(lit) for lit in [*self.literals, *runs]], [0] * (n + len(runs))
         )
         self._plain = self._compile([_escape(lit) for lit in self.literals], [0] * n)
+        # The other signs, as literals over the text's byte classes.
+        shape_signs = normalize.SHAPE_SIGNS
+        self._shapes = self._compile([_escape(s) for s in shape_signs], [0] * len(shape_signs))
+        self._shape_scratch = hyperscan.Scratch(self._shapes)
         self._scratch = hyperscan.Scratch(self._with_signs)
         if self._plain is not None:
             self._plain_scratch = hyperscan.Scratch(self._plain)
@@ -140,7 +169,13 @@ class HyperscanScanner(LiteralScanner):
                     hits.append((pid, end))
 
             self._with_signs.scan(data, match_event_handler=on_match, scratch=self._scratch)
-            sign_ends += normalize.sign_ends(data, runs=False)
+
+            def on_shape(_pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+                sign_ends.append(end)
+
+            self._shapes.scan(
+                normalize.shape_of(data), match_event_handler=on_shape, scratch=self._shape_scratch
+            )
             return hits, sign_ends
         if self._plain is None:
             return hits, sign_ends
@@ -173,7 +208,7 @@ class AhoCorasickScanner(LiteralScanner):
             self._automaton = automaton
 
     def scan(self, data: bytes, *, signs: bool = True) -> tuple[list[tuple[int, int]], list[int]]:
-        sign_ends = normalize.sign_ends(data) if signs else []
+        sign_ends = normalize.sign_ends(data) + normalize.letter_run_ends(data) if signs else []
         hits: list[tuple[int, int]] = []
         if self._automaton is not None and data:
             for last, ids in self._automaton.iter(data.decode("latin-1")):

@@ -26,14 +26,16 @@ RUSSIAN = {
 
 def latin_variants(word: str) -> set[str]:
     """Latin spellings of a Cyrillic (folded, lower case) keyword: the official Kazakh
-    one and the everyday ones (first options, then second, then third, as people tend to
-    stick to one habit per word). Empty if the word has no Cyrillic letters."""
+    one and the two commonest everyday ones (first options, then second: people stick to
+    one habit per word). Empty if the word has no Cyrillic letters.
+
+    Every spelling is one more literal for the scanner, so the list stays short."""
     if not any("\u0400" <= ch <= "\u04ff" for ch in word):
         return set()
     kz = kazakh_latin()
     out = {"".join(kz.get(ch, ch) for ch in word)}
     options = [RUSSIAN.get(ch, (ch,)) for ch in word]
-    for k in range(3):
+    for k in range(2):
         out.add("".join(opts[min(k, len(opts) - 1)] for opts in options))
     out.discard(word)
     return out
