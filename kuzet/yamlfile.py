@@ -86,6 +86,11 @@ def raise_validation(
 ) -> None:
     """Re-raise pydantic's first error as one file:line: field: message."""
     err = exc.errors()[0]
-    loc: Loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+    # Tagged unions add their tag to the location ("§keywords"), and a bad mapping key
+    # shows as (key, "[key]"); the file has neither.
+    raw = list(err["loc"])
+    if raw and raw[-1] == "[key]":
+        raw = raw[:-2]
+    loc: Loc = tuple(p for p in raw if isinstance(p, int) or (isinstance(p, str) and p[:1] != "§"))
     msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
     raise error(path, line_for(loc, lines), field_name(loc), msg) from exc

@@ -112,6 +112,7 @@ class Analyzer:
                     severity=rule.severity,
                     score=hit.score,
                     spans=[s.as_dict() for s in hit.spans],
+                    explanation=hit.explanation,
                 )
             )
             summary.detections += 1

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from kuzet.yamlfile import Loc, YamlFileError, field_name, line_for, parse, raise_validation
-from rules.schema import Localized, Pack, Rule, ViolationTypes
+from rules.domains import DomainListError, DomainSet, load_domain_list
+from rules.schema import DomainCondition, Localized, Pack, Rule, ViolationTypes
 
 VIOLATION_TYPES_FILE = "violation_types.yaml"
 
@@ -29,6 +30,7 @@ class RuleSet:
     rules: list[Rule]
     violation_types: dict[str, Localized]
     sources: dict[str, Path] = field(default_factory=dict)
+    domain_lists: dict[str, DomainSet] = field(default_factory=dict)
 
     @property
     def enabled(self) -> list[Rule]:
@@ -89,6 +91,37 @@ def load_pack(path: Path, violation_types: dict[str, Localized]) -> Pack:
     return pack
 
 
+def _load_lists(
+    path: Path, lines: dict[Loc, int], pack: Pack, cache: dict[str, tuple[DomainSet, str]]
+) -> None:
+    """Read every domain-list file a pack's rules name (relative to the pack)."""
+    for i, rule in enumerate(pack.rules):
+        digests: dict[str, str] = {}
+        for node in rule.nodes():
+            if not isinstance(node, DomainCondition):
+                continue
+            resolved = []
+            for name in node.domain_list:
+                file = (path.parent / name).resolve()
+                key = str(file)
+                if key not in cache:
+                    if not file.is_file():
+                        loc: Loc = ("rules", i, "match")
+                        raise RulePackError(
+                            path, line_for(loc, lines), f"rules[{i}].match.domain_list",
+                            f"domain list {name!r} not found (looked for {file})",
+                        )  # fmt: skip
+                    try:
+                        cache[key] = load_domain_list(file)
+                    except DomainListError as exc:
+                        message = str(exc).split(": ", 2)[-1]
+                        raise RulePackError(exc.path, exc.line, "", message) from exc
+                resolved.append(key)
+                digests[name] = cache[key][1]
+            node._resolved = resolved
+        rule.file_digests = digests
+
+
 def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
     """Every ``*.yaml`` pack in ``directory``; raises :class:`RulePackError` on the first error."""
     directory = Path(directory)
@@ -98,6 +131,7 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
     violation_types = load_violation_types(vt_path)
     rules: list[Rule] = []
     sources: dict[str, Path] = {}
+    lists: dict[str, tuple[DomainSet, str]] = {}
     paths = sorted(p for p in directory.glob("*.yaml") if p.name != VIOLATION_TYPES_FILE)
     if not paths:
         raise RulePackError(directory, None, "", "no rule packs (*.yaml) found")
@@ -105,6 +139,7 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
         pack = load_pack(path, violation_types)
         if only and pack.pack not in only:
             continue
+        _load_lists(path, _parse(path)[1], pack, lists)
         for idx, rule in enumerate(pack.rules):
             if rule.id in sources:
                 _, lines = _parse(path)
@@ -116,4 +151,9 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
                 )
             sources[rule.id] = path
             rules.append(rule)
-    return RuleSet(rules=rules, violation_types=violation_types, sources=sources)
+    return RuleSet(
+        rules=rules,
+        violation_types=violation_types,
+        sources=sources,
+        domain_lists={k: v for k, (v, _) in lists.items()},
+    )

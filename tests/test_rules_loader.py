@@ -18,10 +18,13 @@ rules:
     violation_type: online_gambling
     legal_norm: {kk: "норма", ru: "норма"}
     severity: high
-    keywords: [казино, фриспин*]
-    min_matches: 2
+    match:
+      keywords: [казино, фриспин*]
+      min_score: 2
     tests:
       match: ["казино и фриспины"]
+    author: analyst
+    created: 2026-11-01
 """
 
 
@@ -88,11 +91,9 @@ def test_defaults_are_merged_into_rules(pack_dir: Path) -> None:
             "Field required",
         ),
         (
-            GOOD_RULE.replace(
-                "keywords: [казино, фриспин*]", "keywords: [казино]\n    regex: ['(unclosed']"
-            ),
+            GOOD_RULE.replace("keywords: [казино, фриспин*]", "regex: ['(unclosed']"),
             10,
-            "rules[0].regex[0]",
+            "rules[0].match.regex",
             "does not compile",
         ),
         (
@@ -115,7 +116,7 @@ def test_defaults_are_merged_into_rules(pack_dir: Path) -> None:
         ),
         (
             GOOD_RULE.replace("keywords: [казино, фриспин*]", "keywords: [казино, фриспин*"),
-            10,
+            11,
             "",
             "invalid YAML",
         ),
@@ -169,5 +170,5 @@ def test_fingerprint_changes_with_logic_not_with_title(pack_dir: Path) -> None:
     fp = load_rules(pack_dir).rules[0].fingerprint
     write(pack_dir, "a.yaml", GOOD_RULE.replace("{kk: Казино, ru: Казино}", "{kk: Ойын, ru: Игра}"))
     assert load_rules(pack_dir).rules[0].fingerprint == fp
-    write(pack_dir, "a.yaml", GOOD_RULE.replace("min_matches: 2", "min_matches: 1"))
+    write(pack_dir, "a.yaml", GOOD_RULE.replace("min_score: 2", "min_score: 1"))
     assert load_rules(pack_dir).rules[0].fingerprint != fp

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -49,6 +50,8 @@ class Detection(Base):
     severity: Mapped[str] = mapped_column(String(16))
     score: Mapped[float]
     spans: Mapped[list[Any]] = mapped_column(default=list)
+    # The condition tree as evaluated: what matched, with which evidence and score.
+    explanation: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     status: Mapped[DetectionStatus] = mapped_column(
         _enum(DetectionStatus), default=DetectionStatus.PENDING
     )
