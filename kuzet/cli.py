@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from rich.live import Live
 from rich.table import Table
 from sqlalchemy import func, select
 
-from kuzet import cli_notices, cli_pages, cli_sources, cli_users
+from kuzet import cli_notices, cli_pages, cli_rules, cli_sources, cli_users
 from kuzet.cli_common import Ctx, console, ctx_of, err, fail
 from kuzet.config import LANGUAGES, Settings
 from kuzet.i18n import t
@@ -20,9 +19,8 @@ from rules.loader import RulePackError
 app = typer.Typer(
     help="kuzet — monitoring, evidence capture and Form 2 notices.", no_args_is_help=True
 )
-rules_app = typer.Typer(help="Rule packs: validate and test.", no_args_is_help=True)
 captures_app = typer.Typer(help="Evidence capture jobs.", no_args_is_help=True)
-app.add_typer(rules_app, name="rules")
+app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_pages.app, name="pages")
 app.add_typer(cli_users.app, name="users")
@@ -235,47 +233,6 @@ def captures_run(ctx: typer.Context) -> None:
     console.print(f"succeeded: {summary.succeeded}  failed: {summary.failed}")
     if summary.failed:
         raise typer.Exit(1)
-
-
-# ---------------------------------------------------------------- rules
-
-
-@rules_app.command("validate")
-def rules_validate(ctx: typer.Context, directory: Path | None = None) -> None:
-    """Validate every pack; the first error names file, line and field."""
-    from rules.loader import load_rules
-
-    c = _ctx(ctx)
-    try:
-        rs = load_rules(directory or c.settings.rules_dir)
-    except RulePackError as exc:
-        raise fail(str(exc)) from exc
-    console.print(
-        f"{len(rs.rules)} rules OK ({directory or c.settings.rules_dir})", highlight=False
-    )
-
-
-@rules_app.command("test")
-def rules_test(ctx: typer.Context, directory: Path | None = None) -> None:
-    """Run every rule's inline examples (must match / must not match)."""
-    from rules.engine import run_inline_tests
-    from rules.loader import load_rules
-
-    c = _ctx(ctx)
-    try:
-        rs = load_rules(directory or c.settings.rules_dir)
-    except RulePackError as exc:
-        raise fail(str(exc)) from exc
-    count, failures = run_inline_tests(rs)
-    for f in failures:
-        what = "should match" if f.kind == "match" else "should NOT match"
-        err.print(
-            f"[red]FAIL[/] {f.rule_id} ({rs.sources[f.rule_id]}): {what}: {f.text!r}",
-            highlight=False,
-        )
-    if failures:
-        raise fail(t("cli.rules_failed", c.lang, n=len(failures)))
-    console.print(t("cli.rules_ok", c.lang, n=len(rs.rules), tests=count))
 
 
 @app.command("db-upgrade")

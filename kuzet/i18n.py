@@ -131,6 +131,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Проверено правил: {n}, примеров: {tests} — все верны.",
         "en": "{n} rules, {tests} examples — all pass.",
     },
+    "cli.eval_by_category": {
+        "kk": "Санаттар бойынша",
+        "ru": "По категориям",
+        "en": "By category",
+    },
+    "cli.eval_by_rule": {
+        "kk": "Ережелер бойынша",
+        "ru": "По правилам",
+        "en": "By rule",
+    },
+    "cli.eval_done": {
+        "kk": "{n} құжат бағаланды.",
+        "ru": "Оценено документов: {n}.",
+        "en": "{n} documents evaluated.",
+    },
+    "cli.backtest_summary": {
+        "kk": "«{pack}» пакеті {pages} бетте: жаңадан белгіленеді — {new}, "
+        "белгіленбейтін болады — {gone}, бұрынғыдай — {same}.",
+        "ru": "Пакет «{pack}» на {pages} страницах: будет отмечено впервые — {new}, "
+        "перестанет отмечаться — {gone}, без изменений — {same}.",
+        "en": "Pack '{pack}' on {pages} pages: newly flagged {new}, "
+        "no longer flagged {gone}, unchanged {same}.",
+    },
     "cli.rules_failed": {
         "kk": "Ереже мысалдарының {n} қатесі бар.",
         "ru": "Ошибок в примерах правил: {n}.",

@@ -122,6 +122,19 @@ def _load_lists(
         rule.file_digests = digests
 
 
+def load_pack_set(path: Path, violation_types: dict[str, Localized]) -> tuple[str, RuleSet]:
+    """One pack file on its own (with its domain lists) as a rule set: for backtests."""
+    pack = load_pack(path, violation_types)
+    lists: dict[str, tuple[DomainSet, str]] = {}
+    _load_lists(path, _parse(path)[1], pack, lists)
+    return pack.pack, RuleSet(
+        rules=pack.rules,
+        violation_types=violation_types,
+        sources={r.id: path for r in pack.rules},
+        domain_lists={k: v for k, (v, _) in lists.items()},
+    )
+
+
 def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
     """Every ``*.yaml`` pack in ``directory``; raises :class:`RulePackError` on the first error."""
     directory = Path(directory)
