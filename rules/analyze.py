@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -32,7 +33,7 @@ from kuzet.models import (
     Page,
 )
 from rules.engine import Document, Engine
-from rules.loader import RuleSet, load_rules
+from rules.loader import RulePackError, RuleSet, load_rules
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +47,61 @@ class AnalysisSummary:
     by_type: dict[str, int] = field(default_factory=dict)
 
 
+def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """What identifies a version of the rules directory: every file's name, mtime, size."""
+    out = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            out.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 class Analyzer:
-    def __init__(self, db: Database, ruleset: RuleSet, batch_size: int = 50) -> None:
+    """Analyses pending pages with a compiled rule set.
+
+    With ``rules_dir`` it watches the packs and reloads them between batches when they
+    change; a reload that fails validation is logged and the previous rules stay active,
+    so the engine never runs with an empty or half-loaded rule set.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        ruleset: RuleSet,
+        batch_size: int = 50,
+        rules_dir: Path | None = None,
+    ) -> None:
         self.db = db
         self.ruleset = ruleset
         self.engine = Engine(ruleset)
         self.batch_size = batch_size
+        self.rules_dir = rules_dir
+        self._stamp = _stamp(rules_dir) if rules_dir else None
+        self.reload_error: str | None = None
+
+    def reload_if_changed(self) -> bool:
+        """Reload the packs if their files changed; True if new rules are now active."""
+        if self.rules_dir is None:
+            return False
+        stamp = _stamp(self.rules_dir)
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            ruleset = load_rules(self.rules_dir)
+            engine = Engine(ruleset)
+        except RulePackError as exc:
+            self.reload_error = str(exc)
+            logger.error("Rule packs not reloaded, previous rules stay active: %s", exc)
+            return False
+        self.ruleset, self.engine, self.reload_error = ruleset, engine, None
+        logger.info("Rule packs reloaded: %d rules", len(ruleset.rules))
+        return True
 
     def run_once(self, run_ids: Sequence[int] | None = None) -> AnalysisSummary:
         """Analyse one batch of pending pages; an empty summary means nothing was pending."""
+        self.reload_if_changed()
         summary = AnalysisSummary()
         with self.db.session() as session:
             query = select(Page).where(Page.analysis_status == AnalysisStatus.PENDING)
@@ -186,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     settings = Settings.from_env()
     analyzer = Analyzer(
-        Database.from_settings(settings, migrate=False), load_rules(settings.rules_dir)
+        Database.from_settings(settings, migrate=False),
+        load_rules(settings.rules_dir),
+        rules_dir=settings.rules_dir,
     )
     if args.follow and args.run_ids:
         summary = analyzer.follow(args.run_ids)

@@ -109,3 +109,39 @@ def test_a_page_that_cannot_be_analysed_is_marked_failed(settings, db) -> None:
             page.analysis_status == AnalysisStatus.FAILED
             and "no stored body" in page.analysis_error
         )
+
+
+def test_detection_keeps_its_explanation(settings, db) -> None:
+    with db.session() as s:
+        sid, rid = seed_run(s)
+        casino = add_page(s, sid, rid, "http://127.0.0.1:1/c", CASINO)
+    Analyzer(db, load_rules(settings.rules_dir)).drain()
+    with db.session() as s:
+        det = s.scalars(
+            select(Detection).where(Detection.page_id == casino, Detection.rule_id.endswith(".ru"))
+        ).one()
+        assert det.explanation["kind"] == "keywords" and det.explanation["matched"]
+        assert "джекпот" in det.explanation["terms"]
+
+
+def test_a_broken_reload_keeps_the_previous_rules(settings, db, tmp_path) -> None:
+    import shutil
+
+    packs = tmp_path / "packs"
+    shutil.copytree(settings.rules_dir, packs)
+    analyzer = Analyzer(db, load_rules(packs), rules_dir=packs)
+    before = len(analyzer.ruleset.rules)
+    gambling = packs / "gambling.yaml"
+    gambling.write_text(gambling.read_text(encoding="utf-8") + "  - id: [broken\n")
+    assert analyzer.reload_if_changed() is False
+    assert "gambling.yaml" in (analyzer.reload_error or "")
+    assert len(analyzer.ruleset.rules) == before
+    with db.session() as s:
+        sid, rid = seed_run(s)
+        add_page(s, sid, rid, "http://127.0.0.1:1/c", CASINO)
+    assert analyzer.drain().detections >= 1  # still analysing with the previous rules
+    (packs / "drugs.yaml").unlink()
+    shutil.copy(settings.rules_dir / "gambling.yaml", gambling)
+    assert analyzer.reload_if_changed() is True
+    assert analyzer.reload_error is None
+    assert not any(r.violation_type == "drug_sales" for r in analyzer.ruleset.rules)

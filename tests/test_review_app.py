@@ -164,3 +164,29 @@ def test_logout_needs_csrf_and_ends_the_session(client, ids) -> None:
     assert client.post("/logout", data={}).status_code == 403
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/").status_code == 303
+
+
+def test_detail_explains_why_the_rule_fired(client, db, settings) -> None:
+    from rules.engine import Document, Engine
+    from rules.loader import load_rules
+
+    hit = next(
+        h
+        for h in Engine(load_rules(settings.rules_dir)).evaluate(
+            Document(
+                url="https://kaspi-kz.top/login",
+                html='<form><input type="password" name="pass"></form>',
+            )
+        )
+        if h.rule.id == "phishing.lookalike-login"
+    )
+    with db.session() as s:
+        officer(s)
+        det = detection(s, None, "https://kaspi-kz.top/login", text="x")
+        det.explanation = hit.explanation
+        det_id = det.id
+    assert login(client).status_code == 303
+    page = client.get(f"/detections/{det_id}?lang=ru").text
+    assert "Почему отмечено" in page and "похожий домен" in page and "признаки страницы" in page
+    assert "<code>kaspi.kz</code>" in page and "<code>subdomain</code>" in page
+    assert "password_input" in page
