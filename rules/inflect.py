@@ -97,8 +97,8 @@ def stems(folded: str, form: Form) -> list[Stem]:
         return [Stem(folded, form)]
     head, _, last = folded.rpartition(" ")
     prefix = f"{head} " if head else ""
-    if not last or not last.isalpha():
-        return [Stem(folded, Form.EXACT)]
+    if not last or not last.isalpha() or len(last) < 3:
+        return [Stem(folded, Form.EXACT)]  # too short to tell an ending from another word
     out = [Stem(folded, Form.INFLECT)]
     if not KAZAKH_LETTERS & set(last):
         for ending in RU_STRIP:

@@ -80,11 +80,10 @@ class KeywordMatcher(Matcher):
         out: list[Match] = []
         for segment in self.scanner.fold_and_scan(text):
             for start, end, term in self._verify(segment.folded, segment.hits):
-                o_start, o_end = segment.folded.span(start, end)
-                key = (o_start + segment.offset, term)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(Match(o_start + segment.offset, o_end + segment.offset, term))
+                o_start, o_end = segment.span(start, end)
+                if (o_start, term) not in seen:
+                    seen.add((o_start, term))
+                    out.append(Match(o_start, o_end, term))
         out.sort(key=lambda m: (m.start, m.end))
         return out
 

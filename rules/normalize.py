@@ -50,7 +50,7 @@ _KAZAKH_LATIN_FOLD = {
 # Digits and signs used for letters, applied only inside words that also have letters.
 # (By shape: 4 is а here, as in к4зино, not the ч of chat slang.)
 LEET = {"0": "о", "3": "з", "4": "а", "6": "б", "1": "і", "@": "а", "$": "с"}
-_SEPARATORS = " ._*·|/\\~+"
+_SEPARATORS = " "  # after folding, every separator (. _ * · | / ...) is a space
 
 
 def _code_page() -> str:
@@ -129,6 +129,10 @@ def _fold_char(ch: str) -> str:
         return _LOOKALIKES[low]
     if low == "ё":
         return "е"
+    if not ch.isalnum() and ch not in LEET:
+        # Every other sign reads as a space: words are then always space-delimited, so the
+        # scanner can look for " stem" and never wade through matches inside words.
+        return " "
     return low if len(low) == 1 and low in _BYTE else ch
 
 
@@ -258,7 +262,11 @@ _RE_INVISIBLE = re.compile(b"\\x02+")
 _RE_SPACED = re.compile(
     b"(?<![" + _W + b"])[" + _L + b"](?:[" + _S + b"][" + _L + b"]){3,}(?![" + _W + b"])"
 )
-_RE_RUN = re.compile(b"([" + _L + b"])\\1{2,}")
+# Only runs inside a word: "ООО" or "ааа!" alone are left as written (and so are keywords
+# such as "xxx").
+_RE_RUN = re.compile(
+    b"(?<=[" + _L + b"])([" + _L + b"])\\1{2,}|([" + _L + b"])\\2{2,}(?=[" + _L + b"])"
+)
 _RE_SPACES = re.compile(b"\\x20{2,}")
 _RE_SEPARATOR = re.compile(b"[" + _S + b"]")
 
@@ -381,7 +389,7 @@ def fold_slow(text: str, data: bytes | None = None) -> Folded:
     delete(
         [(i, i + 1) for m in _RE_SPACED.finditer(data) for i in range(m.start() + 1, m.end(), 2)]
     )
-    delete([(m.start() + 1, m.end()) for m in _RE_RUN.finditer(data)])
+    delete([(m.start() + 1, m.end()) for m in _RE_RUN.finditer(data)])  # keep one letter
     delete([(m.start() + 1, m.end()) for m in _RE_SPACES.finditer(data)])
     return Folded(text, data, positions)
 

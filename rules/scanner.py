@@ -9,7 +9,9 @@ spaces); a document showing one is folded again the slow way and scanned once mo
 from __future__ import annotations
 
 import logging
+import sys
 from abc import ABC, abstractmethod
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,23 +27,39 @@ except ImportError:  # pragma: no cover
 
 @dataclass(frozen=True)
 class Segment:
-    """Folded text (or a window of it) and the literal hits found in it.
+    """Folded text and the literal hits found in it.
 
-    ``offset`` is where the window starts in the original text; hits are
-    ``(literal_index, end)`` in ``folded.data`` coordinates.
+    The text may be the page's, or its slow-fold windows joined into one (so they cost
+    one fold and one scan): ``pieces`` then lists ``(start in the joined text, start in
+    the page)`` for every window. Hits are ``(literal_index, end)`` in ``folded.data``.
     """
 
     folded: normalize.Folded
-    offset: int
     hits: list[tuple[int, int]]
+    pieces: tuple[tuple[int, int], ...] = ((0, 0),)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """A folded [start, end) as offsets into the page's text."""
+        o_start, o_end = self.folded.span(start, end)
+        k = bisect_right(self.pieces, (o_start, sys.maxsize)) - 1
+        joined, page = self.pieces[k]
+        return o_start - joined + page, o_end - joined + page
+
+
+# Between joined windows: folds to spaces, so no word, phrase or sign spans two windows.
+_WINDOW_GAP = "\n\n\n"
 
 
 class LiteralScanner(ABC):
-    """Finds byte literals in folded text.
+    """Finds byte literals at the start of words in folded text.
 
-    ``scan`` returns ``(literal_index, end)`` for every occurrence, overlapping ones
-    included, in any order, and (when ``signs`` is true) the end offsets of the slow-fold
-    signs it saw. It must accept any bytes and never raise on them.
+    Folded text is space-delimited (every sign folds to a space), so a literal is looked
+    for as ``b" " + literal`` in ``b" " + data``: occurrences inside words, the bulk of
+    raw hits for short stems, are never reported at all.
+
+    ``scan`` returns ``(literal_index, end)`` (``end`` in ``data``) for every word-initial
+    occurrence, in any order, and (when ``signs`` is true) the end offsets of the
+    slow-fold signs it saw. It must accept any bytes and never raise on them.
     """
 
     name: str
@@ -61,12 +79,22 @@ class LiteralScanner(ABC):
         the original text the slow way and scan that too."""
         data = normalize.fold_fast(text)
         hits, signs = self.scan(data)
-        segments = [Segment(normalize.Folded(text, data), 0, hits)]
-        for start, end in self._windows(data, signs):
-            folded = normalize.fold_slow(text[start:end])
+        segments = [Segment(normalize.Folded(text, data), hits)]
+        windows = self._windows(data, signs)
+        if windows:
+            texts, datas, pieces = [], [], []
+            at = 0
+            gap = _WINDOW_GAP.encode()
+            for start, end in windows:
+                pieces.append((at, start))
+                texts.append(text[start:end])
+                datas.append(data[start:end])  # the 1:1 fold of a window is a slice
+                at += end - start + len(gap)
+            joined = _WINDOW_GAP.join(texts)
+            folded = normalize.fold_slow(joined, gap.translate(normalize.FOLD_TABLE).join(datas))
             found, _ = self.scan(folded.data, signs=False)
             if found:
-                segments.append(Segment(folded, start, found))
+                segments.append(Segment(folded, found, tuple(pieces)))
         return segments
 
     def _windows(self, data: bytes, signs: list[int]) -> list[tuple[int, int]]:
@@ -129,14 +157,15 @@ class HyperscanScanner(LiteralScanner):
         # Letter runs are found as literals with the keywords (cheap); the other signs
         # by a byte-class pre-check (:func:`rules.normalize.sign_ends`).
         runs = normalize.LETTER_RUNS
+        words = [_escape(b" " + lit) for lit in self.literals]
         self._with_signs = self._compile(
-            [_escape(lit) for lit in [*self.literals, *runs]], [0] * (n + len(runs))
+            [*words, *(_escape(r) for r in runs)], [0] * (n + len(runs))
         )
-        self._plain = self._compile([_escape(lit) for lit in self.literals], [0] * n)
-        # The other signs, as literals over the text's byte classes.
-        shape_signs = normalize.SHAPE_SIGNS
-        self._shapes = self._compile([_escape(s) for s in shape_signs], [0] * len(shape_signs))
-        self._shape_scratch = hyperscan.Scratch(self._shapes)
+        self._plain = self._compile(words, [0] * n)
+        # The other signs: three small regexes, fast on their own (slow mixed with literals).
+        signs = [normalize.SLOW_SIGNS[k] for k in ("invisible", "spaced letters", "leet")]
+        self._signs = self._compile(signs, [0] * len(signs))
+        self._signs_scratch = hyperscan.Scratch(self._signs)
         self._scratch = hyperscan.Scratch(self._with_signs)
         if self._plain is not None:
             self._plain_scratch = hyperscan.Scratch(self._plain)
@@ -162,28 +191,30 @@ class HyperscanScanner(LiteralScanner):
         if signs:
             base = self._sign_base
 
+            word = normalize.WORD
+
             def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-                if pid >= base:
-                    sign_ends.append(end)
-                else:
+                end -= 1  # the leading space
+                if pid < base:
                     hits.append((pid, end))
+                # A letter run matters inside a word (казиииино), not alone (ООО, ааа!).
+                elif (end < len(data) and data[end] in word) or (end > 3 and data[end - 4] in word):
+                    sign_ends.append(end)
 
-            self._with_signs.scan(data, match_event_handler=on_match, scratch=self._scratch)
+            self._with_signs.scan(b" " + data, match_event_handler=on_match, scratch=self._scratch)
 
-            def on_shape(_pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            def on_sign(_pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
                 sign_ends.append(end)
 
-            self._shapes.scan(
-                normalize.shape_of(data), match_event_handler=on_shape, scratch=self._shape_scratch
-            )
+            self._signs.scan(data, match_event_handler=on_sign, scratch=self._signs_scratch)
             return hits, sign_ends
         if self._plain is None:
             return hits, sign_ends
 
         def on_plain(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            hits.append((pid, end))
+            hits.append((pid, end - 1))
 
-        self._plain.scan(data, match_event_handler=on_plain, scratch=self._plain_scratch)
+        self._plain.scan(b" " + data, match_event_handler=on_plain, scratch=self._plain_scratch)
         return hits, sign_ends
 
 
@@ -201,7 +232,7 @@ class AhoCorasickScanner(LiteralScanner):
             automaton = ahocorasick.Automaton()
             by_key: dict[str, list[int]] = {}
             for i, lit in enumerate(self.literals):
-                by_key.setdefault(lit.decode("latin-1"), []).append(i)
+                by_key.setdefault(" " + lit.decode("latin-1"), []).append(i)
             for key, ids in by_key.items():
                 automaton.add_word(key, tuple(ids))
             automaton.make_automaton()
@@ -211,8 +242,8 @@ class AhoCorasickScanner(LiteralScanner):
         sign_ends = normalize.sign_ends(data) + normalize.letter_run_ends(data) if signs else []
         hits: list[tuple[int, int]] = []
         if self._automaton is not None and data:
-            for last, ids in self._automaton.iter(data.decode("latin-1")):
-                hits.extend((i, last + 1) for i in ids)
+            for last, ids in self._automaton.iter(" " + data.decode("latin-1")):
+                hits.extend((i, last) for i in ids)  # last + 1, less the leading space
         return hits, sign_ends
 
 
