@@ -2,7 +2,8 @@
 
 A list file has one domain per line (``#`` starts a comment; hosts-file lines such as
 ``0.0.0.0 bad.example`` and URLs are accepted, their host is taken). ``example.kz`` covers
-its subdomains; a line with ``*`` or ``?`` is a wildcard pattern. A million lines load in
+its subdomains; a line with ``*`` is a wildcard pattern (inline ``domain:`` patterns in a
+rule also take ``?``). A million lines load in
 about a second: plain domains go into one set, checked by walking up the host's labels.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_HOST = re.compile(r"(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)+(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 class DomainListError(ValueError):
@@ -28,7 +29,7 @@ def normalize_host(value: str) -> str:
     value = value.strip().lower()
     if "://" in value:
         value = urlsplit(value).hostname or ""
-    value = value.split("/", 1)[0].rstrip(".")
+    value = re.split(r"[/?#]", value, maxsplit=1)[0].rstrip(".")
     try:
         return value.encode("idna").decode("ascii") if not value.isascii() else value
     except UnicodeError:
@@ -80,20 +81,25 @@ def load_domain_list(path: Path) -> tuple[DomainSet, str]:
         raise DomainListError(path, line, "not UTF-8 text") from exc
     out = DomainSet()
     domains = out.domains
-    for n, line in enumerate(text.splitlines(), 1):
-        entry = line.split("#", 1)[0].strip()
+    valid = _HOST.fullmatch
+    add = domains.add
+    for n, line in enumerate(text.lower().splitlines(), 1):
+        entry = line.split("#", 1)[0].strip() if "#" in line else line.strip()
         if not entry:
+            continue
+        if valid(entry):  # the common case: a plain domain per line
+            add(entry.rstrip("."))
             continue
         parts = entry.split()
         if len(parts) == 2 and parts[0] in ("0.0.0.0", "127.0.0.1", "::"):
             entry = parts[1]  # hosts-file format
         elif len(parts) != 1:
             raise DomainListError(path, n, f"expected one domain per line, got {line.strip()!r}")
-        host = normalize_host(entry)
-        if any(c in host for c in "*?["):
-            out.add(host)
+        if "*" in entry:  # in list files only * is a wildcard (? ends a URL's path)
+            out.add(entry)
             continue
-        if not host or "." not in host or not all(_LABEL.match(p) for p in host.split(".")):
+        host = normalize_host(entry)
+        if not host or not valid(host):
             raise DomainListError(path, n, f"not a domain name: {entry!r}")
         domains.add(host)
     return out, hashlib.sha256(raw).hexdigest()

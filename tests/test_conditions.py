@@ -182,3 +182,14 @@ def test_a_tree_that_matches_any_page_is_refused() -> None:
         rule({"not": {"keywords": ["новости"]}})
     with pytest.raises(ValueError, match="positive condition"):
         rule({"any": [{"not": {"keywords": ["а"]}}, {"keywords": ["б"]}]})
+
+
+def test_a_real_phishing_list_loads_and_answers() -> None:
+    from rules.domains import load_domain_list
+
+    path = Path(__file__).parent / "sample_data" / "blocklists" / "phishing-domains-ACTIVE2.txt"
+    domains, digest = load_domain_list(path)
+    assert len(domains.domains) > 21_000 and len(digest) == 64
+    assert domains.lookup("rztzfuqfqk.duckdns.org") == "rztzfuqfqk.duckdns.org"
+    assert domains.lookup("login.rztzfuqfqk.duckdns.org") == "rztzfuqfqk.duckdns.org"
+    assert domains.lookup("duckdns.org") is None and domains.lookup("kaspi.kz") is None
