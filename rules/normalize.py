@@ -27,7 +27,6 @@ import codecs
 import json
 import re
 import unicodedata
-from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -271,90 +270,43 @@ _RE_SPACES = re.compile(b"\\x20{2,}")
 _RE_SEPARATOR = re.compile(b"[" + _S + b"]")
 
 
-class PositionMap:
-    """Folded offset → original offset, for folds that only delete characters.
-
-    Piecewise linear: ``new[k]`` in the folded text is ``old[k]`` in the original, and
-    both advance together until the next breakpoint.
-    """
-
-    __slots__ = ("new", "old")
-
-    def __init__(self) -> None:
-        self.new: list[int] = [0]
-        self.old: list[int] = [0]
-
-    def __call__(self, pos: int) -> int:
-        k = bisect_right(self.new, pos) - 1
-        return self.old[k] + (pos - self.new[k])
-
-    def delete(self, ranges: list[tuple[int, int]]) -> None:
-        """Record that sorted, non-overlapping [start, end) ranges of the current text
-        were deleted."""
-        if not ranges:
-            return
-        starts = [s for s, _ in ranges]
-        removed_before = [0]
-        for s, e in ranges:
-            removed_before.append(removed_before[-1] + e - s)
-
-        def gone(p: int) -> int:  # deleted bytes before current position p
-            k = bisect_right(starts, p) - 1
-            if k < 0:
-                return 0
-            s, e = ranges[k]
-            return removed_before[k] + min(p, e) - s
-
-        def inside(p: int) -> bool:
-            k = bisect_right(starts, p) - 1
-            return k >= 0 and p < ranges[k][1]
-
-        events = {b for b in self.new if not inside(b)} | {e for _, e in ranges}
-        points = sorted((p - gone(p), self(p)) for p in events)
-        new: list[int] = []
-        old: list[int] = []
-        for n, o in points:
-            if new and new[-1] == n:
-                old[-1] = o
-            else:
-                new.append(n)
-                old.append(o)
-        if not new or new[0] != 0:
-            new.insert(0, 0)
-            old.insert(0, self(0))
-        self.new, self.old = new, old
-
-
-def _delete(data: bytes, ranges: list[tuple[int, int]]) -> bytes:
+def _delete(
+    data: bytes, index: list[int], ranges: list[tuple[int, int]]
+) -> tuple[bytes, list[int]]:
+    """Drop sorted, non-overlapping [start, end) ranges from data and its index."""
     parts = []
+    kept: list[int] = []
     last = 0
     for s, e in ranges:
         parts.append(data[last:s])
+        kept += index[last:s]
         last = e
     parts.append(data[last:])
-    return b"".join(parts)
+    kept += index[last:]
+    return b"".join(parts), kept
 
 
 @dataclass(frozen=True)
 class Folded:
     """Folded text and the way back to the original.
 
-    ``positions`` maps folded offsets to original ones; None means the fold was 1:1 (the
-    common case) and offsets are the same.
+    ``positions`` gives, for every folded byte, its offset in the original; None means
+    the fold was 1:1 (the common case) and offsets are the same.
     """
 
     original: str
     data: bytes
-    positions: PositionMap | None = None
+    positions: list[int] | None = None
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded [start, end) back to the original text."""
-        if self.positions is None:
+        pos = self.positions
+        if pos is None:
             return start, end
         if end <= start:
-            o = self.positions(start)
+            o = pos[start] if start < len(pos) else len(self.original)
             return o, o
-        return self.positions(start), self.positions(end - 1) + 1
+        return pos[start], pos[end - 1] + 1
 
     @property
     def text(self) -> str:
@@ -365,13 +317,12 @@ def fold_slow(text: str, data: bytes | None = None) -> Folded:
     """The full fold, with a position map (for documents that show a slow sign)."""
     if data is None:
         data = fold_fast(text)
-    positions = PositionMap()
+    positions = list(range(len(data)))
 
     def delete(ranges: list[tuple[int, int]]) -> None:
-        nonlocal data
+        nonlocal data, positions
         if ranges:
-            data = _delete(data, ranges)
-            positions.delete(ranges)
+            data, positions = _delete(data, positions, ranges)
 
     if b"\x02" in data:
         delete([m.span() for m in _RE_INVISIBLE.finditer(data)])

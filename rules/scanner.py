@@ -102,9 +102,12 @@ class LiteralScanner(ABC):
         words each side (letters spelled apart count as one word), merged."""
         windows: list[tuple[int, int]] = []
         space = b" "
+        last = -2
         for end in sorted(signs):
-            if windows and end <= windows[-1][1]:
+            if end == last + 1 or (windows and end <= windows[-1][1]):
+                last = end  # the same letter run, one byte on
                 continue
+            last = end
             a = b = min(end, len(data))
             for _ in range(self.reach + 1):
                 a = max(0, data.rfind(space, 0, max(0, a - 1)) + 1) if a > 0 else 0
@@ -192,13 +195,23 @@ class HyperscanScanner(LiteralScanner):
             base = self._sign_base
 
             word = normalize.WORD
+            last_run = [-2]
 
             def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
                 end -= 1  # the leading space
                 if pid < base:
                     hits.append((pid, end))
-                # A letter run matters inside a word (казиииино), not alone (ООО, ааа!).
-                elif (end < len(data) and data[end] in word) or (end > 3 and data[end - 4] in word):
+                    return
+                previous, last_run[0] = last_run[0], end
+                if end == previous + 1:
+                    return  # the same run, one letter longer
+                # A letter run matters inside a word (казиииино), not alone (ООО, ааа!);
+                # a long run is judged at its first triple, so look past it too.
+                n = len(data)
+                e = end
+                while e < n and data[e] == data[end - 1]:
+                    e += 1
+                if (e < n and data[e] in word) or (end > 3 and data[end - 4] in word):
                     sign_ends.append(end)
 
             self._with_signs.scan(b" " + data, match_event_handler=on_match, scratch=self._scratch)
