@@ -142,10 +142,6 @@ class LiteralScanner(ABC):
         return a, b
 
 
-def _escape(literal: bytes) -> bytes:
-    return b"".join(b"\\x%02x" % b for b in literal)
-
-
 class HyperscanScanner(LiteralScanner):
     """All literals (and letter runs, a slow-fold sign) in one Hyperscan database;
     windows after the slow fold are scanned with the keyword literals alone."""
@@ -160,11 +156,10 @@ class HyperscanScanner(LiteralScanner):
         # Letter runs are found as literals with the keywords (cheap); the other signs
         # by a byte-class pre-check (:func:`rules.normalize.sign_ends`).
         runs = normalize.LETTER_RUNS
-        words = [_escape(b" " + lit) for lit in self.literals]
-        self._with_signs = self._compile(
-            [*words, *(_escape(r) for r in runs)], [0] * (n + len(runs))
-        )
-        self._plain = self._compile(words, [0] * n)
+        # Pure literals (Hyperscan's literal compiler: same scan speed, half the build time).
+        words = [b" " + lit for lit in self.literals]
+        self._with_signs = self._compile([*words, *runs], [0] * (n + len(runs)), literal=True)
+        self._plain = self._compile(words, [0] * n, literal=True)
         # The other signs: three small regexes, fast on their own (slow mixed with literals).
         signs = [normalize.SLOW_SIGNS[k] for k in ("invisible", "spaced letters", "leet")]
         self._signs = self._compile(signs, [0] * len(signs))
@@ -174,7 +169,9 @@ class HyperscanScanner(LiteralScanner):
             self._plain_scratch = hyperscan.Scratch(self._plain)
 
     @staticmethod
-    def _compile(expressions: list[bytes], flags: list[int]) -> hyperscan.Database | None:
+    def _compile(
+        expressions: list[bytes], flags: list[int], *, literal: bool = False
+    ) -> hyperscan.Database | None:
         if not expressions:
             return None
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -183,6 +180,7 @@ class HyperscanScanner(LiteralScanner):
             ids=list(range(len(expressions))),
             elements=len(expressions),
             flags=flags,
+            literal=literal,
         )
         return db
 
