@@ -32,7 +32,7 @@ from kuzet.models import (
     Detection,
     Page,
 )
-from rules.engine import Document, Engine
+from rules.engine import Document, Engine, Hit
 from rules.loader import RulePackError, RuleSet, load_rules
 
 logger = logging.getLogger(__name__)
@@ -110,11 +110,16 @@ class Analyzer:
             pages = session.scalars(
                 query.options(selectinload(Page.body)).order_by(Page.id).limit(self.batch_size)
             ).all()
-            for page in pages:
-                self._analyze(session, page, summary)
+            read = [(page, self._read(page, summary)) for page in pages]
+            ready = [(page, doc) for page, doc in read if doc is not None]
+            # The whole batch through the rules at once: one scan per scope.
+            results = self.engine.evaluate_many([doc for _, doc in ready])
+            for (page, _), hits in zip(ready, results, strict=True):
+                self._record(session, page, hits, summary)
         return summary
 
-    def _analyze(self, session: Session, page: Page, summary: AnalysisSummary) -> None:
+    def _read(self, page: Page, summary: AnalysisSummary) -> Document | None:
+        """Extract a stored page's text (kept on the page); None if it cannot be read."""
         summary.pages += 1
         try:
             if page.body is None:
@@ -127,15 +132,18 @@ class Analyzer:
             page.analysis_status = AnalysisStatus.FAILED
             page.analysis_error = f"{type(exc).__name__}: {exc}"
             summary.failed += 1
-            return
+            return None
         page.title = read.title or None
         page.text = read.text or None
         page.language = read.language
         page.encoding = read.encoding
         page.published_at = page.published_at or read.published_at
-        hits = self.engine.evaluate(
-            Document(url=page.url, title=read.title, text=read.text, html=read.html)
-        )
+        return Document(url=page.url, title=read.title, text=read.text, html=read.html)
+
+    def _record(
+        self, session: Session, page: Page, hits: list[Hit], summary: AnalysisSummary
+    ) -> None:
+        """Mark the page analysed; store its detections and queue one capture if any."""
         page.analysis_status = AnalysisStatus.DONE
         if not hits:
             return

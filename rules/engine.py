@@ -184,13 +184,37 @@ class Engine:
         self._compiled: list[tuple[Rule, Evaluator]] = [
             (rule, self._compile(rule.match)) for rule in self._rules
         ]
+        self._keyword_scopes = sorted(
+            {
+                scope
+                for rule in self._rules
+                for node in rule.nodes()
+                if isinstance(node, KeywordsCondition | NearCondition)
+                for scope in node.scope
+            }
+        )
 
     @property
     def rules(self) -> list[Rule]:
         return list(self._rules)
 
     def evaluate(self, doc: Document) -> list[Hit]:
-        page = _Page(doc, self._keywords)
+        return self._evaluate(_Page(doc, self._keywords))
+
+    def evaluate_many(self, docs: list[Document]) -> list[list[Hit]]:
+        """``evaluate`` for a batch: keywords are found for all documents in one scan per
+        scope (see :meth:`KeywordMatcher.find_many`)."""
+        pages = [_Page(doc, self._keywords) for doc in docs]
+        for scope in self._keyword_scopes:
+            found = self._keywords.find_many([doc.scope(scope) for doc in docs])
+            for page, matches in zip(pages, found, strict=True):
+                by_term: dict[str, list[Match]] = {}
+                for m in matches:
+                    by_term.setdefault(m.term, []).append(m)
+                page._found[scope] = by_term
+        return [self._evaluate(page) for page in pages]
+
+    def _evaluate(self, page: _Page) -> list[Hit]:
         hits: list[Hit] = []
         for rule, evaluator in self._compiled:
             result = evaluator(page)

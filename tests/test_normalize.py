@@ -101,3 +101,34 @@ def test_clean_kazakh_text_is_not_flagged() -> None:
         lines = (CORPORA / name).read_text(encoding="utf-8").splitlines()
         flagged = [line for line in lines if engine.evaluate(Document(text=line))]
         assert flagged == [], (name, flagged[:5])
+
+
+def test_a_batch_finds_what_each_text_finds_and_nothing_across_texts() -> None:
+    m = KeywordMatcher(["казино", "онлайн казино", "закладка"])
+    texts = [text for text, _ in EVASIONS] + [
+        "",
+        "онлайн",  # with the next text this would spell the phrase, but texts are apart
+        "казино и закладки, к а з и н о",
+        "Жаңалықтар: ауа райы",
+    ]
+    batch = m.find_many(texts)
+    assert batch == [m.find(t) for t in texts]
+    assert [(x.start, x.end, x.term) for x in batch[-2]] == [
+        (0, 6, "казино"),
+        (9, 17, "закладка"),
+        (19, 30, "казино"),
+    ]
+    assert all(x.term != "онлайн казино" for found in batch for x in found)
+
+
+def test_engine_batch_equals_one_by_one() -> None:
+    engine = Engine(load_rules(PACKS))
+    docs = [
+        Document(text="Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"),
+        Document(text="Новости Алматы"),
+        Document(url="https://kaspi-kz.top/", html='<input type="password">'),
+        Document(text="Закладки: мефедрон, гашиш, оплата в крипте, адрес после оплаты"),
+    ]
+    one = [[(h.rule.id, h.score) for h in engine.evaluate(d)] for d in docs]
+    many = [[(h.rule.id, h.score) for h in hits] for hits in engine.evaluate_many(docs)]
+    assert many == one and one[0] and one[2] and not one[1]
