@@ -142,7 +142,9 @@ WORD = frozenset(
     i for i, ch in enumerate(CODE_PAGE) if FOLD_TABLE[i] == i and ch.isalnum() and ch != "\u200b"
 )
 LETTERS = frozenset(i for i in WORD if CODE_PAGE[i].isalpha())
-_LEET_TABLE = bytes(_BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE))
+LEET_BYTES = _LEET_TABLE = bytes(
+    _BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE)
+)
 
 
 def _outside(ch: str) -> str:

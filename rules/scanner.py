@@ -9,6 +9,7 @@ spaces); a document showing one is folded again the slow way and scanned once mo
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from abc import ABC, abstractmethod
 from bisect import bisect_right
@@ -46,6 +47,8 @@ class Segment:
         return o_start - joined + page, o_end - joined + page
 
 
+_RUNS = re.compile(rb"(.)\1{2,}")
+_START = 5
 # Between joined windows: folds to spaces, so no word, phrase or sign spans two windows.
 _WINDOW_GAP = "\n\n\n"
 
@@ -68,6 +71,28 @@ class LiteralScanner(ABC):
         self.literals = list(literals)
         # How far a match can reach from a sign, in words: the most words in a literal.
         self.reach = max((lit.count(b" ") + 1 for lit in self.literals), default=1)
+        # How every word of every literal starts (its first five bytes, or all of a
+        # shorter word): a stretched word that starts otherwise cannot be in any match.
+        # Words under three bytes (в, на in a phrase) must be matched whole.
+        words = {w for lit in self.literals for w in lit.split(b" ") if w}
+        self._starts = {w[:_START] for w in words if len(w) >= 3}
+        self._short = {w for w in words if len(w) < 3}
+
+    def run_matters(self, data: bytes, end: int) -> bool:
+        """Whether the letter run ending at ``end`` is inside a word that, read with the
+        run collapsed, could be (part of) a match. Most stretched words in chat text
+        (керемееет) are not: they cost no slow fold."""
+        n = len(data)
+        a = data.rfind(b" ", 0, end) + 1
+        b = data.find(b" ", end)
+        word = data[a : n if b == -1 else b]
+        if len(word) <= 3:
+            return False  # a run alone (ООО, ааа): nothing to collapse into
+        w = _RUNS.sub(rb"\1", word).translate(normalize.LEET_BYTES)
+        if w in self._short:
+            return True
+        starts = self._starts
+        return any(w[:k] in starts for k in range(min(_START, len(w)), 2, -1))
 
     @abstractmethod
     def scan(
@@ -192,7 +217,7 @@ class HyperscanScanner(LiteralScanner):
         if signs:
             base = self._sign_base
 
-            word = normalize.WORD
+            matters = self.run_matters
             last_run = [-2]
 
             def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
@@ -203,13 +228,7 @@ class HyperscanScanner(LiteralScanner):
                 previous, last_run[0] = last_run[0], end
                 if end == previous + 1:
                     return  # the same run, one letter longer
-                # A letter run matters inside a word (казиииино), not alone (ООО, ааа!);
-                # a long run is judged at its first triple, so look past it too.
-                n = len(data)
-                e = end
-                while e < n and data[e] == data[end - 1]:
-                    e += 1
-                if (e < n and data[e] in word) or (end > 3 and data[end - 4] in word):
+                if matters(data, end):
                     sign_ends.append(end)
 
             self._with_signs.scan(b" " + data, match_event_handler=on_match, scratch=self._scratch)
@@ -250,7 +269,10 @@ class AhoCorasickScanner(LiteralScanner):
             self._automaton = automaton
 
     def scan(self, data: bytes, *, signs: bool = True) -> tuple[list[tuple[int, int]], list[int]]:
-        sign_ends = normalize.sign_ends(data) + normalize.letter_run_ends(data) if signs else []
+        sign_ends: list[int] = []
+        if signs:
+            runs = [e for e in normalize.letter_run_ends(data) if self.run_matters(data, e)]
+            sign_ends = normalize.sign_ends(data) + runs
         hits: list[tuple[int, int]] = []
         if self._automaton is not None and data:
             for last, ids in self._automaton.iter(" " + data.decode("latin-1")):
