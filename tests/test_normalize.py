@@ -132,3 +132,11 @@ def test_engine_batch_equals_one_by_one() -> None:
     one = [[(h.rule.id, h.score) for h in engine.evaluate(d)] for d in docs]
     many = [[(h.rule.id, h.score) for h in hits] for hits in engine.evaluate_many(docs)]
     assert many == one and one[0] and one[2] and not one[1]
+
+
+@pytest.mark.parametrize("scanner", ["hyperscan", "aho-corasick"])
+def test_only_stretched_words_that_could_match_cost_a_slow_fold(scanner: str) -> None:
+    m = KeywordMatcher(["казино", "в казино"], scanner=scanner)
+    for text, slow in (("керемееет", False), ("ООО", False), ("казиииино", True), ("ввв", False)):
+        _, signs = m.scanner.scan(normalize.fold_fast(text))
+        assert bool(signs) is slow, text
