@@ -62,6 +62,7 @@ _KK_CHAIN = 5
 # Kazakh stems ending in a voiceless consonant voice it before a vowel: кітап → кітабы.
 KK_VOICING = {"п": "б", "к": "г", "қ": "ғ"}
 _VOWELS = frozenset("аәеиоөұүыіэюяуё")
+_NARROW = frozenset("ыіұү")
 MIN_STEM = 4
 
 
@@ -79,6 +80,7 @@ class Stem:
     form: Form
     vowel_tail: bool = False  # a voiced stem (кітаб): the tail must start with a vowel
     ending: str = ""  # the Russian ending stripped off the keyword (конституц|ия)
+    kazakh_tail: bool = False  # only Kazakh suffixes may follow (an elided stem: халқ|ы)
 
 
 def parse_keyword(raw: str) -> tuple[str, Form]:
@@ -108,6 +110,11 @@ def stems(folded: str, form: Form) -> list[Stem]:
     if last[-1] in KK_VOICING and len(last) >= MIN_STEM - 1:
         voiced = prefix + last[:-1] + KK_VOICING[last[-1]]
         out.append(Stem(voiced, Form.INFLECT, vowel_tail=True))
+    # Kazakh drops a narrow vowel of the last syllable before a vowel: халық → халқы,
+    # орын → орны, ауыз → аузы (the consonant before it voices back: қ stays, к/п too).
+    if len(last) >= 4 and last[-2] in _NARROW and last[-3] not in _VOWELS:
+        elided = prefix + last[:-2] + last[-1]
+        out.append(Stem(elided, Form.INFLECT, vowel_tail=True, kazakh_tail=True))
     return out
 
 
@@ -118,7 +125,9 @@ def tail_ok(stem: Stem, tail: str) -> bool:
     if stem.form is Form.EXACT:
         return not tail
     if stem.vowel_tail:
-        return bool(tail) and tail[0] in _VOWELS and is_inflection(tail)
+        if not tail or tail[0] not in _VOWELS:
+            return False
+        return _kk_chain(tail) if stem.kazakh_tail else is_inflection(tail)
     if is_inflection(tail):
         return True
     # A Russian loanword takes Kazakh suffixes on its full form: конституция|сы.
