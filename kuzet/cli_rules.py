@@ -9,23 +9,28 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kuzet.cli_common import console, ctx_of, err, fail
+from kuzet.cli_common import Ctx, console, ctx_of, err, fail
 from kuzet.i18n import t
-from rules.loader import RulePackError
+from rules.loader import RulePackError, RuleSet
 
 app = typer.Typer(help="Rule packs: validate, test, evaluate, backtest.", no_args_is_help=True)
+
+
+def _load(c: Ctx, directory: Path | None) -> RuleSet:
+    """The packs of ``directory`` (default: configured); an invalid one ends the command."""
+    from rules.loader import load_rules
+
+    try:
+        return load_rules(directory or c.settings.rules_dir)
+    except RulePackError as exc:
+        raise fail(str(exc)) from exc
 
 
 @app.command("validate")
 def rules_validate(ctx: typer.Context, directory: Path | None = None) -> None:
     """Validate every pack; the first error names file, line and field."""
-    from rules.loader import load_rules
-
     c = ctx_of(ctx)
-    try:
-        rs = load_rules(directory or c.settings.rules_dir)
-    except RulePackError as exc:
-        raise fail(str(exc)) from exc
+    rs = _load(c, directory)
     console.print(
         f"{len(rs.rules)} rules OK ({directory or c.settings.rules_dir})", highlight=False
     )
@@ -35,13 +40,9 @@ def rules_validate(ctx: typer.Context, directory: Path | None = None) -> None:
 def rules_test(ctx: typer.Context, directory: Path | None = None) -> None:
     """Run every rule's inline examples (must match / must not match)."""
     from rules.engine import run_inline_tests
-    from rules.loader import load_rules
 
     c = ctx_of(ctx)
-    try:
-        rs = load_rules(directory or c.settings.rules_dir)
-    except RulePackError as exc:
-        raise fail(str(exc)) from exc
+    rs = _load(c, directory)
     count, failures = run_inline_tests(rs)
     for f in failures:
         what = "should match" if f.kind == "match" else "should NOT match"
@@ -74,13 +75,12 @@ def rules_eval(
 ) -> None:
     """Precision, recall and F1 per category and per rule on a labelled corpus."""
     from rules.evaluate import CorpusError, evaluate_corpus
-    from rules.loader import load_rules
 
     c = ctx_of(ctx)
+    rs = _load(c, directory)
     try:
-        rs = load_rules(directory or c.settings.rules_dir)
         result = evaluate_corpus(rs, corpus)
-    except (RulePackError, CorpusError) as exc:
+    except CorpusError as exc:
         raise fail(str(exc)) from exc
     for title, rows in (
         (t("cli.eval_by_category", c.lang), result.by_category),

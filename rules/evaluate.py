@@ -28,6 +28,7 @@ from crawler.encoding import decode
 from crawler.extract import understand
 from rules.engine import Document, Engine
 from rules.loader import RulePackError, RuleSet, load_pack_set, load_rules
+from rules.schema import SignalCondition
 
 DOC_SUFFIXES = (".html", ".htm", ".txt")
 
@@ -238,7 +239,7 @@ def backtest(db: Any, pack: str, candidate: RuleSet, today: date | None = None) 
     engine = Engine(candidate, today=today)
     ids = [r.id for r in candidate.rules]
     needs_html = any(
-        "html" in getattr(n, "scope", ()) or type(n).__name__ == "SignalCondition"
+        "html" in getattr(n, "scope", ()) or isinstance(n, SignalCondition)
         for r in candidate.rules
         for n in r.nodes()
     )

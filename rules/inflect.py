@@ -110,8 +110,8 @@ def stems(folded: str, form: Form) -> list[Stem]:
     if last[-1] in KK_VOICING and len(last) >= MIN_STEM - 1:
         voiced = prefix + last[:-1] + KK_VOICING[last[-1]]
         out.append(Stem(voiced, Form.INFLECT, vowel_tail=True))
-    # Kazakh drops a narrow vowel of the last syllable before a vowel: халық → халқы,
-    # орын → орны, ауыз → аузы (the consonant before it voices back: қ stays, к/п too).
+    # Kazakh drops a narrow vowel of the last syllable before a vowel-initial suffix:
+    # халық → халқы, орын → орны (not after a vowel or у: ауыз → аузы is not covered).
     if len(last) >= 4 and last[-2] in _NARROW and last[-3] not in _VOWELS:
         elided = prefix + last[:-2] + last[-1]
         out.append(Stem(elided, Form.INFLECT, vowel_tail=True, kazakh_tail=True))

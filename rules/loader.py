@@ -61,6 +61,11 @@ def load_violation_types(path: Path) -> dict[str, Localized]:
 
 
 def load_pack(path: Path, violation_types: dict[str, Localized]) -> Pack:
+    return _read_pack(path, violation_types)[0]
+
+
+def _read_pack(path: Path, violation_types: dict[str, Localized]) -> tuple[Pack, dict[Loc, int]]:
+    """A validated pack and the line of every key in its file (for later errors)."""
     data, lines = _parse(path)
     if not isinstance(data, dict):
         raise RulePackError(path, 1, "", "a pack must be a mapping with 'pack' and 'rules'")
@@ -88,7 +93,7 @@ def load_pack(path: Path, violation_types: dict[str, Localized]) -> Pack:
                 field_name(loc),
                 f"unknown violation type {rule.violation_type!r} (known: {known})",
             )
-    return pack
+    return pack, lines
 
 
 def _load_lists(
@@ -124,15 +129,22 @@ def _load_lists(
 
 def load_pack_set(path: Path, violation_types: dict[str, Localized]) -> tuple[str, RuleSet]:
     """One pack file on its own (with its domain lists) as a rule set: for backtests."""
-    pack = load_pack(path, violation_types)
+    pack, lines = _read_pack(path, violation_types)
     lists: dict[str, tuple[DomainSet, str]] = {}
-    _load_lists(path, _parse(path)[1], pack, lists)
-    return pack.pack, RuleSet(
-        rules=pack.rules,
-        violation_types=violation_types,
-        sources={r.id: path for r in pack.rules},
-        domain_lists={k: v for k, (v, _) in lists.items()},
+    _load_lists(path, lines, pack, lists)
+    return pack.pack, _rule_set(
+        pack.rules, violation_types, {r.id: path for r in pack.rules}, lists
     )
+
+
+def _rule_set(
+    rules: list[Rule],
+    violation_types: dict[str, Localized],
+    sources: dict[str, Path],
+    lists: dict[str, tuple[DomainSet, str]],
+) -> RuleSet:
+    domain_lists = {key: domains for key, (domains, _digest) in lists.items()}
+    return RuleSet(rules, violation_types, sources, domain_lists)
 
 
 def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
@@ -149,13 +161,12 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
     if not paths:
         raise RulePackError(directory, None, "", "no rule packs (*.yaml) found")
     for path in paths:
-        pack = load_pack(path, violation_types)
+        pack, lines = _read_pack(path, violation_types)
         if only and pack.pack not in only:
             continue
-        _load_lists(path, _parse(path)[1], pack, lists)
+        _load_lists(path, lines, pack, lists)
         for idx, rule in enumerate(pack.rules):
             if rule.id in sources:
-                _, lines = _parse(path)
                 raise RulePackError(
                     path,
                     line_for(("rules", idx, "id"), lines),
@@ -164,9 +175,4 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
                 )
             sources[rule.id] = path
             rules.append(rule)
-    return RuleSet(
-        rules=rules,
-        violation_types=violation_types,
-        sources=sources,
-        domain_lists={k: v for k, (v, _) in lists.items()},
-    )
+    return _rule_set(rules, violation_types, sources, lists)

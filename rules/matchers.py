@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rules import normalize
-from rules.inflect import Form, Stem, parse_keyword, stems, tail_ok
+from rules.inflect import Stem, parse_keyword, stems, tail_ok
 from rules.scanner import LiteralScanner, make_scanner
 from rules.translit import latin_variants, to_cyrillic
 
@@ -63,13 +63,12 @@ class KeywordMatcher(Matcher):
                 continue
             spellings = [(folded, False)]
             spellings += [(normalize.fold(v), True) for v in sorted(latin_variants(folded))]
-            seen: set[tuple[str, Form, bool]] = set()
+            seen: set[Stem] = set()
             for spelling, latin in spellings:
                 for stem in stems(spelling, form):
-                    key = (stem.text, stem.form, stem.vowel_tail)
-                    if key in seen or not stem.text:
+                    if stem in seen or not stem.text:
                         continue
-                    seen.add(key)
+                    seen.add(stem)
                     literals.append(normalize.encode(stem.text))
                     self._meta.append(_Literal(term, stem, latin))
         self.scanner: LiteralScanner = make_scanner(literals, prefer=scanner)

@@ -8,17 +8,19 @@ Folding makes the ways people disguise a word read the same, on pages and in rul
   alphabet that stand for one Cyrillic letter (ä → ә, ş → ш, ...);
 - digits and signs written for letters inside a word (к4з1н0, к@зино);
 - invisible characters (soft hyphen, zero-width space/joiners, stress marks);
-- letters spelled apart (к а з и н о, к.а.з.и.н.о, к-а-з-и-н-о) and stretched
-  (казиииино: a run of three or more of one letter reads as one);
-- every whitespace or dash run reads as one space.
+- letters spelled apart (к а з и н о, к.а.з.и.н.о, к-а-з-и-н-о) and stretched inside a
+  word (казиииино: a run of three or more of one letter reads as one);
+- every sign (punctuation, dashes, symbols) reads as a space, and in the slow fold a run
+  of spaces as one.
 
 How it stays fast: text is encoded with a private single-byte code page (Cyrillic incl.
 Kazakh, ASCII, the Kazakh Latin letters and common punctuation), so byte offsets *are*
 character offsets, and then folded with one 256-entry table; both steps run in C.
-Characters outside the code page go through a Python error handler that folds them one
-by one; they are rare on Kazakh and Russian pages. The folds that change length (the
-last three groups above, and leet) run only on documents where the scanner saw a sign of
-them, and only those documents pay for a position map (:class:`Folded`).
+Characters outside the code page are folded once each (NFKC, case, confusables) into a
+``str.translate`` table the codec's error handler then uses. The folds that change
+length, and leet, are :func:`fold_slow`: the scanners run it only on windows around the
+places where they saw a sign of them (:data:`SLOW_SIGNS`), and only those windows pay for
+a position map (:class:`Folded`).
 """
 
 from __future__ import annotations
@@ -33,9 +35,7 @@ from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 
-OTHER = 0x01  # a character that cannot take part in a word
 INVISIBLE = 0x02  # deleted by the slow path
-SPACE = 0x20
 
 _CYRILLIC = [chr(c) for c in range(0x0410, 0x0450)] + ["Ё", "ё"]
 _KAZAKH = list("ӘәҒғҚқҢңӨөҰұҮүҺһІі")
@@ -142,9 +142,7 @@ WORD = frozenset(
     i for i, ch in enumerate(CODE_PAGE) if FOLD_TABLE[i] == i and ch.isalnum() and ch != "\u200b"
 )
 LETTERS = frozenset(i for i in WORD if CODE_PAGE[i].isalpha())
-LEET_BYTES = _LEET_TABLE = bytes(
-    _BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE)
-)
+LEET_BYTES = bytes(_BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE))
 
 
 def _outside(ch: str) -> str:
@@ -269,7 +267,6 @@ _RE_RUN = re.compile(
     b"(?<=[" + _L + b"])([" + _L + b"])\\1{2,}|([" + _L + b"])\\2{2,}(?=[" + _L + b"])"
 )
 _RE_SPACES = re.compile(b"\\x20{2,}")
-_RE_SEPARATOR = re.compile(b"[" + _S + b"]")
 
 
 def _delete(
@@ -336,7 +333,7 @@ def fold_slow(text: str, data: bytes | None = None) -> Folded:
                 s -= 1
             while e < len(data) and data[e] in WORD:
                 e += 1
-            buf[s:e] = data[s:e].translate(_LEET_TABLE)
+            buf[s:e] = data[s:e].translate(LEET_BYTES)
         data = bytes(buf)
     # Letters spelled apart: drop the separators (every other byte of the match).
     delete(
@@ -391,7 +388,3 @@ def fold_term(term: str) -> bytes:
 def fold(term: str) -> str:
     """A rule term folded, as readable text (for messages and tests)."""
     return decode(fold_term(term))
-
-
-def is_word_byte(b: int) -> bool:
-    return b in WORD

@@ -2,13 +2,12 @@
 
 Both scan the bytes of :func:`rules.normalize.fold_fast` for every literal at once and
 report where each occurrence *ends*. While doing so they watch for the signs that the
-1:1 fold is not enough (invisible characters, spaced or stretched letters, leet, double
-spaces); a document showing one is folded again the slow way and scanned once more.
+1:1 fold is not enough (invisible characters, spaced or stretched letters, leet); the
+words around each sign are folded again the slow way and scanned once more.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from abc import ABC, abstractmethod
@@ -17,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rules import normalize
-
-logger = logging.getLogger(__name__)
 
 try:  # pragma: no cover - depends on the platform's wheels
     import hyperscan
@@ -127,12 +124,9 @@ class LiteralScanner(ABC):
         words each side (letters spelled apart count as one word), merged."""
         windows: list[tuple[int, int]] = []
         space = b" "
-        last = -2
         for end in sorted(signs):
-            if end == last + 1 or (windows and end <= windows[-1][1]):
-                last = end  # the same letter run, one byte on
-                continue
-            last = end
+            if windows and end <= windows[-1][1]:
+                continue  # inside the last window already
             a = b = min(end, len(data))
             for _ in range(self.reach + 1):
                 a = max(0, data.rfind(space, 0, max(0, a - 1)) + 1) if a > 0 else 0
@@ -179,7 +173,7 @@ class HyperscanScanner(LiteralScanner):
         n = len(self.literals)
         self._sign_base = n
         # Letter runs are found as literals with the keywords (cheap); the other signs
-        # by a byte-class pre-check (:func:`rules.normalize.sign_ends`).
+        # by a small regex database of their own (below).
         runs = normalize.LETTER_RUNS
         # Pure literals (Hyperscan's literal compiler: same scan speed, half the build time).
         words = [b" " + lit for lit in self.literals]
