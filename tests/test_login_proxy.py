@@ -20,6 +20,17 @@ CABINET = (
 )
 
 
+CASINO_PAGE = (
+    "<html><head><meta charset=utf-8><title>Vulkan</title></head><body><p>"
+    "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!</p></body></html>"
+).encode()
+
+
+def casino_page(path: str, headers: dict[str, str]):
+    """A casino advert the rules flag, served to whoever asks."""
+    return 200, {}, CASINO_PAGE
+
+
 def gated(path: str, headers: dict[str, str]):
     if "session=s3cr3t" not in headers.get("Cookie", ""):
         return 403, {}, b"<html><title>Login required</title><body>Please log in</body></html>"
@@ -84,16 +95,7 @@ def test_proxy_carries_crawl_and_capture(settings, db, chromium) -> None:
 
     from crawler.runner import run_crawl
 
-    page = (
-        "<html><head><meta charset=utf-8><title>Vulkan</title></head><body><p>{}</p></body></html>"
-    )
-    site = {
-        "/": lambda u, h: (
-            200,
-            {},
-            page.format("Онлайн-казино: бонус на первый депозит, фриспины и джекпот!").encode(),
-        )
-    }
+    site = {"/": casino_page}
     with ProxyServer({"casino.example.kz": site}) as proxy:
         with db.session() as s:
             # No allow_private: the proxy connects for us; the host itself does not resolve.
@@ -118,16 +120,7 @@ def test_socks_proxy_goes_through_the_browser_for_crawl_robots_and_capture(
     from crawler.runner import run_crawl
     from tests.webserver import Socks5Server
 
-    page = (
-        "<html><head><meta charset=utf-8><title>Vulkan</title></head><body><p>{}</p></body></html>"
-    )
-    site = {
-        "/": lambda p, h: (
-            200,
-            {},
-            page.format("Онлайн-казино: бонус на первый депозит, фриспины и джекпот!").encode(),
-        )
-    }
+    site = {"/": casino_page}
     with WebServer(site) as web:
         port = int(web.url.rsplit(":", 1)[1])
         with Socks5Server({"casino.example.kz:80": port}) as socks:
