@@ -72,6 +72,8 @@ class KeywordMatcher(Matcher):
                     literals.append(normalize.encode(stem.text))
                     self._meta.append(_Literal(term, stem, latin))
         self.scanner: LiteralScanner = make_scanner(literals, prefer=scanner)
+        # (literal, tail) -> whether the tail is an allowed ending: words repeat.
+        self._tails: dict[tuple[int, bytes], bool] = {}
 
     def find(self, text: str) -> list[Match]:
         return self.find_many([text])[0]
@@ -108,29 +110,35 @@ class KeywordMatcher(Matcher):
     def _verify(
         self, folded: normalize.Folded, hits: list[tuple[int, int]]
     ) -> list[tuple[int, int, str]]:
-        """Whole-word and inflection checks on raw literal hits (folded coordinates)."""
+        """Inflection checks on raw literal hits (folded coordinates). Every hit starts a
+        word already (the scanners look for " " + literal); the rest of the word after
+        the literal is its tail."""
         data = folded.data
-        n = len(data)
-        word = normalize.WORD
+        word_run = normalize.WORD_RUN.match
+        meta = self._meta
+        known = self._tails
+        if len(known) > 200_000:
+            known.clear()  # tails of real text are few, but keep the memory bounded
         out = []
         for pid, end in hits:
-            lit = self._meta[pid]
-            start = end - len(lit.stem.text)
-            if start > 0 and data[start - 1] in word:
-                continue
-            e = end
-            while e < n and data[e] in word:
-                e += 1
-            tail = normalize.decode(data[end:e]) if e > end else ""
-            if lit.latin and tail:
-                # A Latin tail read back as Cyrillic; Latin i folds to і, but means и here.
-                cyr = to_cyrillic(tail)
-                ok = tail_ok(lit.stem, cyr) or tail_ok(lit.stem, cyr.replace("і", "и"))
-            else:
-                ok = tail_ok(lit.stem, tail)
+            lit = meta[pid]
+            e = word_run(data, end).end()
+            key = (pid, data[end:e])
+            ok = known.get(key)
+            if ok is None:
+                ok = known[key] = self._tail_ok(lit, key[1])
             if ok:
-                out.append((start, e, lit.term))
+                out.append((end - len(lit.stem.text), e, lit.term))
         return out
+
+    @staticmethod
+    def _tail_ok(lit: _Literal, tail_bytes: bytes) -> bool:
+        tail = normalize.decode(normalize.collapse_runs(tail_bytes))
+        if lit.latin and tail:
+            # A Latin tail read back as Cyrillic; Latin i folds to і, but means и here.
+            cyr = to_cyrillic(tail)
+            return tail_ok(lit.stem, cyr) or tail_ok(lit.stem, cyr.replace("і", "и"))
+        return tail_ok(lit.stem, tail)
 
     @property
     def literal_count(self) -> int:

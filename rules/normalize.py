@@ -52,9 +52,24 @@ LEET = {"0": "о", "3": "з", "4": "а", "6": "б", "1": "і", "@": "а", "$": "
 _SEPARATORS = " "  # after folding, every separator (. _ * · | / ...) is a space
 
 
+# Frequent characters outside those ranges get the slots of control characters that
+# page text never holds, so they cost no call of the codec's error handler: the Latin
+# schwa Kazakh is often typed with, invisible format characters and blank fillers, and
+# the commonest emoji of the Basic Multilingual Plane (the codec's fast map holds no
+# others). A displaced control character still folds to a space.
+_FREQUENT = list(
+    "əƏ\ufe0f\u200d\u00ad\u200c\u2060\ufeff\u2800\u3164"
+    "❤✅❗⚡➡✔✨⭐♥☺❌▶☝✌"
+)
+_FREE_SLOTS = [*range(0x03, 0x09), *range(0x0E, 0x20)]
+
+
 def _code_page() -> str:
     chars = [chr(i) for i in range(128)]
     chars[INVISIBLE] = "\u200b"
+    assert len(_FREQUENT) == len(_FREE_SLOTS)
+    for slot, ch in zip(_FREE_SLOTS, _FREQUENT, strict=True):
+        chars[slot] = ch
     high = _CYRILLIC + _KAZAKH + _KAZAKH_LATIN + _PUNCT
     assert len(high) == 128 and len(set(high)) == 128, len(high)
     return "".join(chars + high)
@@ -62,6 +77,7 @@ def _code_page() -> str:
 
 CODE_PAGE = _code_page()
 _ENCODING_MAP = codecs.charmap_build(CODE_PAGE)
+assert type(_ENCODING_MAP).__name__ == "EncodingMap"  # not the slow dict fallback
 _BYTE = {ch: i for i, ch in enumerate(CODE_PAGE)}
 
 
@@ -110,8 +126,36 @@ def _lookalikes() -> dict[str, str]:
     return out
 
 
+def _plain(ch: str) -> bool:
+    """A code-page character that folds by itself (not one of the frequent extras)."""
+    return ch in _BYTE and ch not in _FREQUENT
+
+
+def _outside(ch: str) -> str:
+    """Fold a character outside the code page to one inside it."""
+    cat = unicodedata.category(ch)
+    if cat in ("Cf", "Mn", "Me"):
+        return "\u200b"
+    if ch.isspace():
+        return " "
+    nfkc = unicodedata.normalize("NFKC", ch)
+    if len(nfkc) == 1 and _plain(nfkc):
+        return nfkc  # fullwidth and mathematical letters, ligature-free forms
+    conf = confusables()
+    for cand in (ch, nfkc, ch.lower()):
+        cyrillic = _by_prototype().get(conf.get(cand, cand))
+        if cyrillic:
+            return cyrillic  # Greek and other look-alikes of Cyrillic letters
+    for cand in (nfkc, ch.lower(), conf.get(ch, "")):
+        if len(cand) == 1 and _plain(cand):
+            return cand
+    return "\x01"
+
+
 def _fold_char(ch: str) -> str:
     """How one code-page character folds (to one code-page character)."""
+    if ch in _FREQUENT:
+        return _fold_char(_outside(ch))  # folded as if it had stayed outside
     if ch == "\u200b" or ch == "\u0301":
         return "\u200b"
     if ch.isspace() or ch in "-\u2010\u2011\u2012\u2013\u2014\u2015":
@@ -143,27 +187,6 @@ WORD = frozenset(
 )
 LETTERS = frozenset(i for i in WORD if CODE_PAGE[i].isalpha())
 LEET_BYTES = bytes(_BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE))
-
-
-def _outside(ch: str) -> str:
-    """Fold a character outside the code page to one inside it."""
-    cat = unicodedata.category(ch)
-    if cat in ("Cf", "Mn", "Me"):
-        return "\u200b"
-    if ch.isspace():
-        return " "
-    nfkc = unicodedata.normalize("NFKC", ch)
-    if len(nfkc) == 1 and nfkc in _BYTE:
-        return nfkc  # fullwidth and mathematical letters, ligature-free forms
-    conf = confusables()
-    for cand in (ch, nfkc, ch.lower()):
-        cyrillic = _by_prototype().get(conf.get(cand, cand))
-        if cyrillic:
-            return cyrillic  # Greek and other look-alikes of Cyrillic letters
-    for cand in (nfkc, ch.lower(), conf.get(ch, "")):
-        if len(cand) == 1 and cand in _BYTE:
-            return cand
-    return "\x01"
 
 
 class _OutsideTable(dict[int, str]):
@@ -207,6 +230,7 @@ def _class(byte_values: frozenset[int]) -> bytes:
 
 
 _W = _class(WORD)
+WORD_RUN = re.compile(b"[" + _W + b"]*")  # the rest of a word, from an offset
 _L = _class(LETTERS)
 _S = _class(frozenset(_BYTE[c] for c in _SEPARATORS))
 _DIGITISH = _class(frozenset(_BYTE[c] for c in LEET))
@@ -261,12 +285,24 @@ _RE_INVISIBLE = re.compile(b"\\x02+")
 _RE_SPACED = re.compile(
     b"(?<![" + _W + b"])[" + _L + b"](?:[" + _S + b"][" + _L + b"]){3,}(?![" + _W + b"])"
 )
-# Only runs inside a word: "ООО" or "ааа!" alone are left as written (and so are keywords
-# such as "xxx").
-_RE_RUN = re.compile(
-    b"(?<=[" + _L + b"])([" + _L + b"])\\1{2,}|([" + _L + b"])\\2{2,}(?=[" + _L + b"])"
-)
+_ANY_RUN = re.compile(rb"(.)\1{2,}")
 _RE_SPACES = re.compile(b"\\x20{2,}")
+
+
+def _inner_runs(data: bytes) -> list[tuple[int, int]]:
+    """Runs of one letter inside a word, less their first letter. "ООО" or "ааа!" alone
+    are left as written (and so are keywords such as "xxx")."""
+    out = []
+    n = len(data)
+    letters = LETTERS
+    # Any run first (a plain back-reference, fast); the letter tests on the few found.
+    for m in _ANY_RUN.finditer(data):
+        s, e = m.span()
+        if data[s] in letters and (
+            (s > 0 and data[s - 1] in letters) or (e < n and data[e] in letters)
+        ):
+            out.append((s + 1, e))
+    return out
 
 
 def _delete(
@@ -339,9 +375,14 @@ def fold_slow(text: str, data: bytes | None = None) -> Folded:
     delete(
         [(i, i + 1) for m in _RE_SPACED.finditer(data) for i in range(m.start() + 1, m.end(), 2)]
     )
-    delete([(m.start() + 1, m.end()) for m in _RE_RUN.finditer(data)])  # keep one letter
+    delete(_inner_runs(data))
     delete([(m.start() + 1, m.end()) for m in _RE_SPACES.finditer(data)])
     return Folded(text, data, positions)
+
+
+def collapse_runs(data: bytes) -> bytes:
+    """Runs of three or more of one byte read as one (stretched letters: керемееет)."""
+    return _ANY_RUN.sub(rb"\1", data) if len(data) >= 3 else data
 
 
 def sign_ends(data: bytes) -> list[int]:
