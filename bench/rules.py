@@ -56,9 +56,7 @@ def sentences() -> list[str]:
 def make_keywords(sents: list[str], n: int, rnd: random.Random) -> list[str]:
     rules = load_rules(PACKS)
     keywords = {kw for rule in rules.rules for kw in rule.keywords}
-    vocab = sorted(
-        {w.lower() for s in sents for w in _WORD.findall(s) if not _STRETCHED.search(w)}
-    )
+    vocab = sorted({w.lower() for s in sents for w in _WORD.findall(s) if not _STRETCHED.search(w)})
     while len(keywords) < n * 9 // 10:
         keywords.add(f"{rnd.choice(vocab)} {rnd.choice(vocab)}")
     while len(keywords) < n:
@@ -69,7 +67,9 @@ def make_keywords(sents: list[str], n: int, rnd: random.Random) -> list[str]:
 # Everyday Latin spelling of Cyrillic, as people type it (not the engine's own tables).
 _LATIN = str.maketrans(
     {
-        **dict(zip("абвгдезийклмнопрстуфыэәғқңөұүіһ", "abvgdeziiklmnoprstufyeagqnouuih")),
+        **dict(
+            zip("абвгдезийклмнопрстуфыэәғқңөұүіһ", "abvgdeziiklmnoprstufyeagqnouuih", strict=True)
+        ),
         **{"ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sh", "ю": "yu"},
         **{"я": "ya", "ё": "yo", "ь": "", "ъ": ""},
     }

@@ -57,10 +57,7 @@ _SEPARATORS = " "  # after folding, every separator (. _ * · | / ...) is a spac
 # schwa Kazakh is often typed with, invisible format characters and blank fillers, and
 # the commonest emoji of the Basic Multilingual Plane (the codec's fast map holds no
 # others). A displaced control character still folds to a space.
-_FREQUENT = list(
-    "əƏ\ufe0f\u200d\u00ad\u200c\u2060\ufeff\u2800\u3164"
-    "❤✅❗⚡➡✔✨⭐♥☺❌▶☝✌"
-)
+_FREQUENT = list("əƏ\ufe0f\u200d\u00ad\u200c\u2060\ufeff\u2800\u3164❤✅❗⚡➡✔✨⭐♥☺❌▶☝✌")
 _FREE_SLOTS = [*range(0x03, 0x09), *range(0x0E, 0x20)]
 
 
