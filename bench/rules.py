@@ -89,7 +89,9 @@ def disguise(keyword: str, rnd: random.Random) -> str:
     if how == "latin":
         return word.translate(_LATIN)
     if how == "inflected" and not keyword.startswith("="):
-        return word + rnd.choice(("да", "ға", "лар", "ом", "ами"))
+        # Kazakh case endings, or Russian ones where the word ends as a Russian noun can.
+        vowel = word[-1] in "аеиоуыэюяәіөұүё"
+        return word + rnd.choice(("да", "ға", "лар", "ны") if vowel else ("да", "ом", "ами"))
     return word.upper()
 
 

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rules import normalize
 from rules.inflect import Stem, parse_keyword, stems, tail_ok
@@ -14,9 +15,9 @@ from rules.scanner import LiteralScanner, make_scanner
 from rules.translit import latin_variants, to_cyrillic
 
 
-@dataclass(frozen=True)
-class Match:
-    """A hit: [start, end) in the *original* text and the rule term that produced it."""
+class Match(NamedTuple):
+    """A hit: [start, end) in the *original* text and the rule term that produced it.
+    (A named tuple: pages can hold thousands, and these are built fastest.)"""
 
     start: int
     end: int
@@ -96,15 +97,18 @@ class KeywordMatcher(Matcher):
             at += len(t) + len(self._GAP)
         seen: set[tuple[int, str]] = set()
         for segment in self.scanner.fold_and_scan(joined):
+            span = None if segment.one_to_one else segment.span
             for start, end, term in self._verify(segment.folded, segment.hits):
-                o_start, o_end = segment.span(start, end)
-                if (o_start, term) in seen:
+                if span is not None:
+                    start, end = span(start, end)
+                key = (start, term)
+                if key in seen:
                     continue
-                seen.add((o_start, term))
-                i = bisect_right(starts, o_start) - 1
-                out[i].append(Match(o_start - starts[i], o_end - starts[i], term))
+                seen.add(key)
+                i = bisect_right(starts, start) - 1
+                out[i].append(Match(start - starts[i], end - starts[i], term))
         for matches in out:
-            matches.sort(key=lambda m: (m.start, m.end))
+            matches.sort()
         return out
 
     def _verify(

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy
+
 DATA = Path(__file__).parent / "data"
 
 INVISIBLE = 0x02  # deleted by the slow path
@@ -231,10 +233,9 @@ WORD_RUN = re.compile(b"[" + _W + b"]*")  # the rest of a word, from an offset
 _L = _class(LETTERS)
 _S = _class(frozenset(_BYTE[c] for c in _SEPARATORS))
 _DIGITISH = _class(frozenset(_BYTE[c] for c in LEET))
-_RUNS = b"|".join(b"\\x%02x{3}" % b for b in sorted(LETTERS))
-# Signs that the 1:1 fold is not enough; the scanner looks for them with the keywords.
+# Signs that the 1:1 fold is not enough (letter runs aside: :func:`letter_run_ends`).
 # Each is narrow on purpose (a sign costs the slow fold of the text around it): invisibles
-# and letter runs only next to a letter, digits only inside a word or ending one.
+# only next to a letter, digits only inside a word or ending one.
 # Whitespace runs are not a sign: stored page text is single-spaced already, and the
 # runs left (around dashes) are where a phrase should not match across anyway.
 SLOW_SIGNS: dict[str, bytes] = {
@@ -263,7 +264,6 @@ SLOW_SIGNS: dict[str, bytes] = {
     + b"](?:[^"
     + _W
     + b"]|$)",
-    "letter run": b"[" + _L + b"](?:" + _RUNS + b")|(?:" + _RUNS + b")[" + _L + b"]",
 }
 _SLOW_RES = {name: re.compile(pat) for name, pat in SLOW_SIGNS.items()}
 # Every byte as its class: L letter, D digit standing for a letter, S separator.
@@ -274,7 +274,8 @@ _SHAPE = bytes(
     else (i if i == INVISIBLE else ord("."))
     for i in range(256)
 )  # fmt: skip
-LETTER_RUNS = [bytes([b]) * 3 for b in sorted(LETTERS)]
+_IS_LETTER = numpy.zeros(256, dtype=bool)
+_IS_LETTER[sorted(LETTERS)] = True
 # Invisible next to a letter; a leet digit inside or ending a word; spaced letters.
 SHAPE_SIGNS = (b"L\x02", b"\x02L", b"LDL", b"LLD", b"LSLSLSL")
 
@@ -383,9 +384,10 @@ def collapse_runs(data: bytes) -> bytes:
 
 
 def sign_ends(data: bytes) -> list[int]:
-    """Where a 1:1-folded text shows a slow-fold sign other than a letter run (those the
-    scanners find as literals): approximate end offsets, found at C speed by mapping
-    every byte to its class and searching the class string."""
+    """Where a 1:1-folded text shows a slow-fold sign other than a letter run (see
+    :func:`letter_run_ends`): approximate end offsets, found at C speed by mapping every
+    byte to its class and searching the class string. (The Aho–Corasick fallback's way;
+    Hyperscan finds them with :data:`SLOW_SIGNS`.)"""
     shape = shape_of(data)
     ends: list[int] = []
     for needle in SHAPE_SIGNS:
@@ -402,12 +404,26 @@ def shape_of(data: bytes) -> bytes:
 
 
 def letter_run_ends(data: bytes) -> list[int]:
-    return [m.end() for m in _SLOW_RES["letter run"].finditer(data)]
+    """Where each run of three or more of one letter ends (its third letter's end).
+
+    Vectorised: chat text is full of stretched words, and a match callback or a
+    back-referencing regex per run costs far more than three array passes."""
+    if len(data) < 3:
+        return []
+    a = numpy.frombuffer(data, dtype=numpy.uint8)
+    same = a[1:] == a[:-1]
+    starts = numpy.flatnonzero(same[1:] & same[:-1])  # a[i] == a[i+1] == a[i+2]
+    if not len(starts):
+        return []
+    starts = starts[_IS_LETTER[a[starts]]]
+    if len(starts) > 1:  # one per run: drop starts right after another start
+        starts = starts[numpy.concatenate(([True], numpy.diff(starts) != 1))]
+    return (starts + 3).tolist()
 
 
 def needs_slow(data: bytes) -> bool:
     """Whether a 1:1-folded text shows any sign that needs :func:`fold_slow`."""
-    return bool(sign_ends(data)) or _SLOW_RES["letter run"].search(data) is not None
+    return bool(sign_ends(data)) or bool(letter_run_ends(data))
 
 
 def fold_text(text: str) -> Folded:
