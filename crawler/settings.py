@@ -51,8 +51,12 @@ SPIDER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
+    "crawler.pipelines.image_hashes.ImageHashPipeline": 50,
     "crawler.pipelines.store_page.StorePagePipeline": 100,
 }
+KUZET_IMAGE_HASHES = "auto"  # on when an enabled rule has an image_phash condition
+KUZET_IMAGE_HASHES_MAX_PER_PAGE = 8
+KUZET_IMAGE_HASHES_MAX_BYTES = 5_000_000
 KUZET_STORE_BATCH_SIZE = 100
 KUZET_STORE_BATCH_SECONDS = 1.0
 

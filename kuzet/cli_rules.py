@@ -13,7 +13,9 @@ from kuzet.cli_common import Ctx, console, ctx_of, err, fail
 from kuzet.i18n import t
 from rules.loader import RulePackError, RuleSet
 
-app = typer.Typer(help="Rule packs: validate, test, evaluate, backtest.", no_args_is_help=True)
+app = typer.Typer(
+    help="Rule packs: validate, test, evaluate, backtest, image hashes.", no_args_is_help=True
+)
 
 
 def _load(c: Ctx, directory: Path | None) -> RuleSet:
@@ -139,3 +141,21 @@ def rules_backtest(
         for change in changes[:show]:
             console.print(f" {label} {change.url}  ({', '.join(change.rules)})", highlight=False)
     _write_json(report, result.as_dict())
+
+
+@app.command("phash")
+def rules_phash(
+    files: Annotated[list[Path], typer.Argument(help="Image files (banners, logos).")],
+) -> None:
+    """Print the perceptual hash of each image, for an ``image_phash`` condition."""
+    from crawler.pipelines.image_hashes import phash_of
+
+    failed = False
+    for path in files:
+        try:
+            console.print(f"{phash_of(path.read_bytes())}  {path}", highlight=False)
+        except Exception as exc:  # one unreadable file does not hide the others' hashes
+            err.print(f"{path}: {type(exc).__name__}: {exc}", highlight=False)
+            failed = True
+    if failed:
+        raise typer.Exit(1)

@@ -138,7 +138,13 @@ class Analyzer:
         page.language = read.language
         page.encoding = read.encoding
         page.published_at = page.published_at or read.published_at
-        return Document(url=page.url, title=read.title, text=read.text, html=read.html)
+        return Document(
+            url=page.url,
+            title=read.title,
+            text=read.text,
+            html=read.html,
+            images=Document.images_of(page.meta),
+        )
 
     def _record(
         self, session: Session, page: Page, hits: list[Hit], summary: AnalysisSummary

@@ -46,6 +46,15 @@ class Document:
     # Perceptual hashes (16 hex digits) of the page's images, with their sources.
     images: list[tuple[str, str]] = field(default_factory=list)
 
+    @staticmethod
+    def images_of(meta: dict[str, Any] | None) -> list[tuple[str, str]]:
+        """The hashed images a stored page's ``meta`` lists (failed ones left out)."""
+        return [
+            (img["src"], img["phash"])
+            for img in (meta or {}).get("images") or []
+            if isinstance(img, dict) and img.get("phash")
+        ]
+
     @property
     def domain(self) -> str:
         return (urlsplit(self.url).hostname or "") if "://" in self.url else ""

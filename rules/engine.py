@@ -16,7 +16,7 @@ from typing import Any
 from rules.conditions import CONTEXT_CHARS, Compiler, Document, Evaluator, PageView, Span
 from rules.domains import DomainSet
 from rules.matchers import KeywordMatcher
-from rules.schema import KeywordsCondition, NearCondition, Rule
+from rules.schema import Example, ExamplePage, KeywordsCondition, NearCondition, Rule
 
 __all__ = ["CONTEXT_CHARS", "Document", "Engine", "Hit", "Span", "run_inline_tests"]
 
@@ -92,14 +92,22 @@ class Engine:
 class TestFailure:
     rule_id: str
     kind: str  # "match" (should have matched) or "no_match" (should not have)
-    text: str
+    example: Example
+
+    @property
+    def text(self) -> str:
+        """The example as one line, for reports."""
+        if isinstance(self.example, str):
+            return self.example
+        return self.example.model_dump_json(exclude_defaults=True)
 
 
 def run_inline_tests(ruleset: Any) -> tuple[int, list[TestFailure]]:
     """Run every rule's inline examples against that rule alone.
 
-    An example stands for a whole page: its text is the page's URL (when it looks like
-    one), title, text and HTML, so a domain or signal rule can be tested too.
+    A string example stands for a whole page: its text is the page's URL (when it looks
+    like one), title, text and HTML, so a domain or signal rule can be tested too. An
+    :class:`ExamplePage` sets those parts (and image hashes) one by one.
     """
     failures: list[TestFailure] = []
     count = 0
@@ -109,14 +117,14 @@ def run_inline_tests(ruleset: Any) -> tuple[int, list[TestFailure]]:
         )
         single = _Single(ruleset, testable)
         engine = Engine(single, today=date.max)
-        for text in rule.tests.match:
+        for example in rule.tests.match:
             count += 1
-            if not engine.evaluate(_example(text)):
-                failures.append(TestFailure(rule.id, "match", text))
-        for text in rule.tests.no_match:
+            if not engine.evaluate(_example(example)):
+                failures.append(TestFailure(rule.id, "match", example))
+        for example in rule.tests.no_match:
             count += 1
-            if engine.evaluate(_example(text)):
-                failures.append(TestFailure(rule.id, "no_match", text))
+            if engine.evaluate(_example(example)):
+                failures.append(TestFailure(rule.id, "no_match", example))
     return count, failures
 
 
@@ -136,6 +144,15 @@ class _Single:
         return getattr(self.parent, "domain_lists", {})
 
 
-def _example(text: str) -> Document:
+def _example(example: Example) -> Document:
+    if isinstance(example, ExamplePage):
+        return Document(
+            url=example.url,
+            title=example.title,
+            text=example.text,
+            html=example.html or example.text,
+            images=[(f"example-{i + 1}", h) for i, h in enumerate(example.images)],
+        )
+    text = example
     url = text.split()[0] if text.startswith(("http://", "https://")) else ""
     return Document(url=url, title=text, text=text, html=text)

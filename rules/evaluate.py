@@ -257,7 +257,13 @@ def backtest(db: Any, pack: str, candidate: RuleSet, today: date | None = None) 
             html = ""
             if needs_html and page.body is not None:
                 html, _ = decode(page.body.raw(), page.charset)
-            doc = Document(url=page.url, title=page.title or "", text=page.text or "", html=html)
+            doc = Document(
+                url=page.url,
+                title=page.title or "",
+                text=page.text or "",
+                html=html,
+                images=Document.images_of(page.meta),
+            )
             now = {h.rule.id for h in engine.evaluate(doc)}
             before = flagged.get(page.id, set())
             if now and not before:

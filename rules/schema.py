@@ -302,11 +302,36 @@ def can_match_on_nothing(cond: Any) -> bool:
     return False
 
 
+class ExamplePage(BaseModel):
+    """An inline example written as a page, for rules a plain string cannot exercise
+    (images, or a URL and a text that differ): ``{url, title, text, html, images}``,
+    ``images`` being perceptual hashes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = ""
+    title: str = ""
+    text: str = ""
+    html: str = ""
+    images: list[str] = Field(default_factory=list)
+
+    @field_validator("images")
+    @classmethod
+    def _hex(cls, v: list[str]) -> list[str]:
+        for h in v:
+            if not re.fullmatch(r"[0-9a-fA-F]{16}", h):
+                raise ValueError(f"{h!r} is not a 64-bit perceptual hash (16 hex digits)")
+        return [h.lower() for h in v]
+
+
+Example = str | ExamplePage
+
+
 class RuleTests(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    match: list[str] = Field(min_length=1)
-    no_match: list[str] = Field(default_factory=list)
+    match: list[Example] = Field(min_length=1)
+    no_match: list[Example] = Field(default_factory=list)
 
 
 class Rule(BaseModel):

@@ -79,6 +79,7 @@ class TelegramSpider(KuzetSpider):
                     "views": post["views"],
                     "edited": post["edited"],
                     "media": post["media"],
+                    "image_urls": post["photos"],  # hashed when a rule looks at images
                     "published_at": post["date"],
                 },
             )
@@ -101,12 +102,12 @@ class TelegramSpider(KuzetSpider):
             or node.css("time::attr(datetime)").get()
         )
         meta_text = " ".join(node.css(".tgme_widget_message_meta ::text").getall()).lower()
-        media = [
+        photos = [
             m.group(1)
             for s in node.css(".tgme_widget_message_photo_wrap::attr(style)").getall()
             if (m := _BG_URL.search(s))
         ]
-        media += node.css("video::attr(src)").getall()
+        media = photos + node.css("video::attr(src)").getall()
         media += node.css(".tgme_widget_message_text a::attr(href)").getall()
         views = (node.css(".tgme_widget_message_views::text").get() or "").strip()
         body = (
@@ -125,6 +126,7 @@ class TelegramSpider(KuzetSpider):
             "views": views,
             "edited": "edited" in meta_text,
             "media": media,
+            "photos": photos,
             "body": body.encode(),
         }
 
