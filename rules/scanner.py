@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from rules import normalize
 
@@ -50,6 +51,8 @@ class Segment:
 
 # Between joined windows: folds to spaces, so no word, phrase or sign spans two windows.
 _WINDOW_GAP = "\n\n\n"
+# How much of a phrase's next word a stretched word is checked against.
+_NEXT = 3
 
 
 class LiteralScanner(ABC):
@@ -71,16 +74,18 @@ class LiteralScanner(ABC):
         # How far a match can reach from a sign, in words: the most words in a literal.
         self.reach = max((lit.count(b" ") + 1 for lit in self.literals), default=1)
         # What a stretched word would have to be, collapsed, to take part in a match:
-        # a whole non-final word of a phrase, or start with a literal's last word (a stem).
-        self._inner: set[bytes] = set()
+        # a whole non-final word of a phrase followed by the phrase's next word, or start
+        # with a literal's last word (a stem).
+        self._inner: dict[bytes, set[bytes]] = {}
         self._last: set[bytes] = set()
         for lit in self.literals:
-            *inner, last = lit.split(b" ")
-            self._inner.update(w for w in inner if w)
-            if last:
-                self._last.add(last)
+            words = [w for w in lit.split(b" ") if w]
+            for w, following in pairwise(words):
+                self._inner.setdefault(w, set()).add(following[:_NEXT])
+            if words:
+                self._last.add(words[-1])
         self._longest = max(map(len, self._last), default=0)
-        self._run_cache: dict[bytes, bool] = {}
+        self._run_cache: dict[tuple[bytes, bytes], bool] = {}
 
     def run_matters(self, data: bytes, end: int) -> bool:
         """Whether the letter run ending at ``end`` is inside a word that, read with the
@@ -88,22 +93,32 @@ class LiteralScanner(ABC):
         (керемееет) are not: they cost no slow fold."""
         a = data.rfind(b" ", 0, end) + 1
         b = data.find(b" ", end)
-        word = data[a : len(data) if b == -1 else b]
+        if b == -1:
+            word, following = data[a:], b""
+        else:
+            word = data[a:b]
+            c = data.find(b" ", b + 1)
+            following = data[b + 1 : len(data) if c == -1 else c]
+        key = (word, following[: _NEXT + 8])  # room for a stretched start (тттөлем)
         cache = self._run_cache
-        known = cache.get(word)
+        known = cache.get(key)
         if known is None:
             if len(cache) > 100_000:
                 cache.clear()  # chat slang is unbounded; keep the memory bounded
-            known = cache[word] = self._could_match(word)
+            known = cache[key] = self._could_match(*key)
         return known
 
-    def _could_match(self, word: bytes) -> bool:
+    def _could_match(self, word: bytes, following: bytes) -> bool:
         if len(word) <= 3 or b"\x02" in word:
             return len(word) > 3  # a run alone (ООО, ааа) has nothing to collapse into
         as_is = word.translate(normalize.LEET_BYTES)
         collapsed = normalize.collapse_runs(as_is)
-        if collapsed in self._inner:
-            return True
+        successors = self._inner.get(collapsed)
+        if successors:
+            # The phrase goes on only if the next word starts as its next word does.
+            nxt = normalize.collapse_runs(following.translate(normalize.LEET_BYTES))
+            if any(nxt[: len(s)] == s for s in successors):
+                return True
         # A stem that the run does not touch is found by the fast scan already (the run
         # is then in the ending, which the matcher collapses): only a run inside a stem
         # needs the slow fold.

@@ -153,6 +153,7 @@ def test_only_stretched_words_that_could_match_cost_a_slow_fold(scanner: str) ->
         ("ввв", False),
         ("казинооо", False),  # the stem is intact: the fast scan finds it
         ("вввв казино", True),  # a stretched first word of a phrase
+        ("вввв доме", False),  # ... that the phrase's next word does not follow
     )
     for text, slow in cases:
         _, signs = m.scanner.scan(normalize.fold_fast(text))
