@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, Playwright, async_playwright
+from playwright.async_api import Browser, Page, Playwright, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+import kuzet
 from evidence.browser import launch
+from evidence.recorder import NetworkRecorder
+from evidence.warc import build_wacz, build_warc
 from kuzet.config import Settings
 
 VIEWPORT = {"width": 1366, "height": 900}
@@ -29,10 +34,12 @@ class ArtifactData:
 
 @dataclass(frozen=True)
 class CaptureOptions:
-    """How to reach the page: the source's proxy and saved login, if any."""
+    """How to reach the page (the source's proxy and saved login, if any) and what to
+    point at: ``highlight`` lists the matched passages to outline on the page."""
 
     proxy: str | None = None
     storage_state: str | None = None
+    highlight: tuple[str, ...] = ()
 
 
 @dataclass
@@ -44,6 +51,8 @@ class CaptureOutput:
     browser_version: str
     user_agent: str
     artifacts: list[ArtifactData] = field(default_factory=list)
+    # Everything else a court may ask about: redirect chain, headers, TLS, timings, ...
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class CaptureBackend(ABC):
@@ -111,54 +120,242 @@ class PlaywrightBackend(CaptureBackend):
             extra["proxy"] = {"server": options.proxy}
         if options.storage_state:
             extra["storage_state"] = options.storage_state
+        started = datetime.now(UTC)
         context = await self._browser.new_context(
             viewport=VIEWPORT,
             accept_downloads=False,
             ignore_https_errors=True,
             locale="ru-RU",
+            service_workers="block",  # every response must go through the recorder
             **extra,
         )
         try:
             page = await context.new_page()
             page.set_default_timeout(timeout_ms)
-            page.on("dialog", lambda d: asyncio.ensure_future(d.dismiss()))
-            page.on("popup", lambda p: asyncio.ensure_future(p.close()))
-            versions: dict[str, str] = {}
-            cdp = await context.new_cdp_session(page)
-            await cdp.send("Network.enable")
-
-            def on_response(event: dict[str, Any]) -> None:
-                resp = event.get("response", {})
-                if resp.get("protocol"):
-                    versions.setdefault(resp.get("url", ""), resp["protocol"])
-
-            cdp.on("Network.responseReceived", on_response)
+            notes: list[str] = []
+            page.on("dialog", lambda d: _later(d.dismiss(), notes, f"dialog dismissed: {d.type}"))
+            page.on("popup", lambda p: _later(p.close(), notes, f"pop-up closed: {p.url}"))
+            page.on("download", lambda d: notes.append(f"download refused: {d.url}"))
+            recorder = NetworkRecorder(await context.new_cdp_session(page))
+            await recorder.start()
             try:
-                response = await page.goto(url, wait_until="load", timeout=timeout_ms)
+                response = await page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
             except Exception as exc:
                 raise CaptureError(f"page did not load: {exc}".splitlines()[0]) from exc
             if response is None:
                 raise CaptureError("no response for the main document")
+            load_complete = True
+            try:
+                await page.wait_for_load_state("load", timeout=min(timeout_ms / 2, 15_000))
+            except PlaywrightTimeout:
+                load_complete = False  # still loading: capture what is there, and say so
+                notes.append("the page had not finished loading when captured")
+            cap = self.settings.capture_max_height
+            height = await _settle(page, cap)
             await page.evaluate("document.fonts.ready.then(() => true)")
             server = await response.server_addr()
             user_agent = await page.evaluate("navigator.userAgent")
+            title = await page.title()
             try:
-                png = await page.screenshot(full_page=True, type="png", timeout=timeout_ms)
+                viewport_png = await page.screenshot(type="png", timeout=timeout_ms)
+                clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": min(height, cap)}
+                full_png = await page.screenshot(
+                    full_page=True, type="png", timeout=timeout_ms, clip=clip
+                )
             except Exception as exc:
                 raise CaptureError(f"screenshot failed: {exc}".splitlines()[0]) from exc
             html = (await page.content()).encode("utf-8")
             final_url = page.url
+            artifacts = [
+                ArtifactData("screenshot_full", "image/png", full_png),
+                ArtifactData("screenshot_viewport", "image/png", viewport_png),
+                ArtifactData("html_rendered", "text/html; charset=utf-8", html),
+            ]
+            if self.settings.capture_pdf:
+                artifacts.append(ArtifactData("pdf", "application/pdf", await page.pdf()))
+            highlight = await _highlight(page, options.highlight, timeout_ms)
+            artifacts += highlight.artifacts
+            await recorder.finish(timeout_s=min(10.0, self.settings.capture_timeout_s / 2))
+            main = recorder.main
+            if main is not None and main.body is not None:
+                ctype = main.response_headers.get("content-type") or main.response_headers.get(
+                    "Content-Type", "application/octet-stream"
+                )
+                artifacts.append(ArtifactData("response_body", ctype, main.body))
+            finished = datetime.now(UTC)
+            browser_version = f"Chromium {self._browser.version}"
+            software = f"kuzet {kuzet.__version__}; {browser_version}"
+            warc = build_warc(
+                recorder.exchanges,
+                software=software,
+                info={"isPartOf": url, "http-header-user-agent": user_agent},
+            )
+            artifacts.append(ArtifactData("warc", "application/warc", warc))
+            try:
+                # The page entry must name the response record's own time.
+                page_at = next(
+                    (e.at for e in reversed(recorder.exchanges) if e.url == final_url and e.status),
+                    started,
+                )
+                wacz = build_wacz(warc, url=final_url, at=page_at, title=title)
+                artifacts.append(ArtifactData("wacz", "application/wacz+zip", wacz))
+            except Exception as exc:  # the WARC itself is kept; the gap is on record
+                notes.append(f"WACZ not built: {exc}")
+            main_headers = main.response_headers if main else {}
+            metadata: dict[str, Any] = {
+                "requested_url": url,
+                "final_url": final_url,
+                "redirect_chain": recorder.redirect_chain(),
+                "http_status": response.status,
+                "response_headers": main_headers,
+                "server_ips": sorted({e.ip for e in recorder.exchanges if e.ip}),
+                "server_ip": server["ipAddress"] if server else None,
+                "protocol": describe_protocol(final_url, main.http_version if main else None),
+                "tls": await recorder.tls(),
+                "title": title,
+                "started_at": started.isoformat(),
+                "finished_at": finished.isoformat(),
+                "load_complete": load_complete,
+                "page_height": height,
+                "screenshot_height": min(height, cap),
+                "height_capped": height > cap,
+                "viewport": VIEWPORT,
+                "highlight": highlight.summary,
+                "requests": len(recorder.exchanges),
+                "failed_requests": recorder.failed[:100],
+                "notes": notes,
+                "software": {"kuzet": kuzet.__version__, "browser": browser_version},
+                "user_agent": user_agent,
+                "proxy": options.proxy,
+            }
             return CaptureOutput(
                 final_url=final_url,
                 http_status=response.status,
-                server_ip=server["ipAddress"] if server else None,
-                protocol=describe_protocol(final_url, versions.get(response.url)),
-                browser_version=f"Chromium {self._browser.version}",
+                server_ip=metadata["server_ip"],
+                protocol=metadata["protocol"],
+                browser_version=browser_version,
                 user_agent=user_agent,
-                artifacts=[
-                    ArtifactData("screenshot_full", "image/png", png),
-                    ArtifactData("html_rendered", "text/html; charset=utf-8", html),
-                ],
+                artifacts=artifacts,
+                metadata=metadata,
             )
         finally:
             await context.close()
+
+
+_PENDING: set[asyncio.Future[Any]] = set()
+
+
+def _later(coro: Any, notes: list[str], note: str) -> None:
+    """Run a page event's answer (dismiss, close) without blocking the event; noted."""
+    notes.append(note)
+    task = asyncio.ensure_future(coro)
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
+
+
+# Scroll down a viewport at a time so lazy content loads, up to the height cap; then back
+# to the top, and wait (bounded) for the images that started loading.
+_SETTLE_JS = """
+async (cap) => {
+  const step = Math.max(200, window.innerHeight - 100);
+  for (let y = 0, i = 0; i < 400; i++) {
+    const h = Math.min(document.documentElement.scrollHeight, cap);
+    if (y + window.innerHeight >= h) break;
+    y += step;
+    window.scrollTo(0, y);
+    await new Promise(r => setTimeout(r, 60));
+  }
+  const pending = [...document.images].filter(i => !i.complete);
+  await Promise.race([
+    Promise.all(pending.map(i => new Promise(r => { i.onload = i.onerror = r; }))),
+    new Promise(r => setTimeout(r, 3000)),
+  ]);
+  window.scrollTo(0, 0);
+  const body = document.body ? document.body.scrollHeight : 0;
+  return Math.max(document.documentElement.scrollHeight, body);
+}
+"""
+
+
+async def _settle(page: Page, cap: int) -> int:
+    try:
+        return int(await page.evaluate(_SETTLE_JS, cap))
+    except Exception:  # a page that navigates away mid-scroll: measure what is there
+        return int(await page.evaluate("document.documentElement.scrollHeight"))
+
+
+# Outline every matched passage: wrap it where it sits in one text node, else outline
+# the smallest element whose text holds it. Returns how many were marked.
+_HIGHLIGHT_JS = """
+(needles) => {
+  const style = 'outline:3px solid #d00;outline-offset:2px;background:#ff0;color:#000';
+  const flat = s => s.toLowerCase().replace(/\\s+/g, ' ').trim();
+  let marked = 0;
+  const found = [];
+  for (const raw of needles) {
+    const needle = raw.toLowerCase();
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    let hit = false;
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      const i = node.nodeValue.toLowerCase().indexOf(needle);
+      if (i < 0 || !node.parentElement || node.parentElement.closest('script,style')) continue;
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + needle.length);
+      const mark = document.createElement('mark');
+      mark.setAttribute('data-kuzet-hit', String(marked));
+      mark.setAttribute('style', style);
+      range.surroundContents(mark);
+      marked++; hit = true;
+      break;
+    }
+    if (!hit) {
+      const want = flat(raw);
+      let best = null;
+      for (const el of document.body.querySelectorAll('*')) {
+        if (el.closest('script,style')) continue;
+        if (flat(el.textContent || '').includes(want)) best = el;
+      }
+      if (best) {
+        best.setAttribute('data-kuzet-hit', String(marked));
+        best.setAttribute('style', (best.getAttribute('style') || '') + ';' + style);
+        marked++; hit = true;
+      }
+    }
+    found.push(hit);
+  }
+  return found;
+}
+"""
+
+_BLOCK = "p,li,td,th,blockquote,article,section,h1,h2,h3,h4,h5,h6,pre,figure,div"
+
+
+@dataclass
+class _Highlight:
+    artifacts: list[ArtifactData] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+async def _highlight(page: Page, passages: tuple[str, ...], timeout_ms: float) -> _Highlight:
+    """A viewport screenshot with the matched passages outlined, and a crop of the first."""
+    out = _Highlight(summary={"passages": list(passages), "found": []})
+    wanted = [p for p in dict.fromkeys(p.strip() for p in passages) if p]
+    if not wanted:
+        return out
+    found = await page.evaluate(_HIGHLIGHT_JS, wanted)
+    out.summary = {"passages": wanted, "found": found}
+    if not any(found):
+        return out
+    first = page.locator("[data-kuzet-hit]").first
+    # Centred, so the shot shows the passage with its context above and below.
+    await first.evaluate("el => el.scrollIntoView({block: 'center', inline: 'nearest'})")
+    shot = await page.screenshot(type="png", timeout=timeout_ms)
+    out.artifacts.append(ArtifactData("screenshot_highlighted", "image/png", shot))
+    block = await first.evaluate_handle(f"el => el.closest({_BLOCK!r}) || el")
+    element = block.as_element()
+    if element is not None:
+        crop = await element.screenshot(type="png", timeout=timeout_ms)
+        out.artifacts.append(ArtifactData("screenshot_crop", "image/png", crop))
+    return out

@@ -27,6 +27,9 @@ class Settings:
     authority: str = ""
     capture_concurrency: int = 2
     capture_timeout_s: float = 30.0
+    # Full-page screenshots stop at this height (the cut is recorded in the metadata).
+    capture_max_height: int = 20_000
+    capture_pdf: bool = False  # also print the page to PDF
     # Outbound proxy for every source without its own (http://, https://, socks5://).
     proxy: str | None = None
 
@@ -74,6 +77,8 @@ class Settings:
             authority=env.get("KUZET_AUTHORITY", ""),
             capture_concurrency=int(env.get("KUZET_CAPTURE_CONCURRENCY", "2")),
             capture_timeout_s=float(env.get("KUZET_CAPTURE_TIMEOUT", "30")),
+            capture_max_height=int(env.get("KUZET_CAPTURE_MAX_HEIGHT", "20000")),
+            capture_pdf=env.get("KUZET_CAPTURE_PDF", "") in ("1", "true", "yes"),
             proxy=env.get("KUZET_PROXY") or None,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -88,4 +93,8 @@ class Settings:
             "KUZET_LANG": self.language,
             "KUZET_AUTHORITY": self.authority,
             "KUZET_PROXY": self.proxy or "",
+            "KUZET_CAPTURE_CONCURRENCY": str(self.capture_concurrency),
+            "KUZET_CAPTURE_TIMEOUT": str(self.capture_timeout_s),
+            "KUZET_CAPTURE_MAX_HEIGHT": str(self.capture_max_height),
+            "KUZET_CAPTURE_PDF": "1" if self.capture_pdf else "",
         }

@@ -159,6 +159,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Оценено документов: {n}.",
         "en": "{n} documents evaluated.",
     },
+    "cli.verify_ok": {
+        "kk": "Тексерілген түсірілімдер: {n}. Барлық файл өз хешіне сәйкес, "
+        "сақтау журналының тізбегі бүтін.",
+        "ru": "Проверено снимков: {n}. Все файлы соответствуют своим хешам, "
+        "цепочка журнала хранения не нарушена.",
+        "en": "Captures verified: {n}. Every file matches its hash; the custody log "
+        "chain is intact.",
+    },
+    "cli.verify_failed": {
+        "kk": "Тексерілген түсірілімдер: {n}. Бұзушылықтар табылды: {problems}.",
+        "ru": "Проверено снимков: {n}. Найдены нарушения: {problems}.",
+        "en": "Captures verified: {n}. Problems found: {problems}.",
+    },
+    "cli.capture_done": {
+        "kk": "Түсірілім {id}: {status}. Манифест: {manifest}",
+        "ru": "Снимок {id}: {status}. Манифест: {manifest}",
+        "en": "Capture {id}: {status}. Manifest: {manifest}",
+    },
+    "cli.capture_failed": {
+        "kk": "Түсірілім {id} сәтсіз: {error}",
+        "ru": "Снимок {id} не удался: {error}",
+        "en": "Capture {id} failed: {error}",
+    },
     "cli.backtest_summary": {
         "kk": "«{pack}» пакеті {pages} бетте: жаңадан белгіленеді — {new}, "
         "белгіленбейтін болады — {gone}, бұрынғыдай — {same}.",

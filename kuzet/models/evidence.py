@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ForeignKey,
@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +47,10 @@ class Capture(Base):
     browser_version: Mapped[str | None] = mapped_column(String(100))
     user_agent: Mapped[str | None] = mapped_column(Text)
     tool_version: Mapped[str | None] = mapped_column(String(50))
+    # Everything recorded about the load (redirects, headers, TLS, timings, highlight, the
+    # rule hits that asked for it); the manifest lists it with every artifact's hash.
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
 
     page: Mapped[Page | None] = relationship()
     artifacts: Mapped[list[Artifact]] = relationship(
