@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,12 @@ VIEWPORT = {"width": 1366, "height": 900}
 
 
 class CaptureError(RuntimeError):
-    """The page could not be captured; the message is stored as the capture's error."""
+    """The page could not be captured; the message is stored as the capture's error.
+    ``transient``: worth another attempt later (a time-out), not a fact about the page."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass
@@ -75,6 +81,16 @@ class CaptureBackend(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    @property
+    def alive(self) -> bool:
+        """False once the browser behind it has died (its captures are then retried)."""
+        return True
+
+    async def restart(self) -> None:
+        """Replace a dead browser with a new one."""
+        await self.close()
+        await self.start()
+
 
 def describe_protocol(url: str, http_version: str | None) -> str | None:
     """Protocol as Form 2 lists it: the scheme, plus the HTTP version when known."""
@@ -106,10 +122,15 @@ class PlaywrightBackend(CaptureBackend):
 
     async def close(self) -> None:
         if self._browser is not None:
-            await self._browser.close()
+            with contextlib.suppress(Exception):  # already gone if it crashed
+                await self._browser.close()
         if self._pw is not None:
             await self._pw.stop()
         self._browser = self._pw = None
+
+    @property
+    def alive(self) -> bool:
+        return self._browser is not None and self._browser.is_connected()
 
     async def capture(self, url: str, options: CaptureOptions = CaptureOptions()) -> CaptureOutput:
         if self._browser is None:
@@ -140,6 +161,9 @@ class PlaywrightBackend(CaptureBackend):
             await recorder.start()
             try:
                 response = await page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+            except PlaywrightTimeout as exc:
+                message = f"page did not load: {exc}".splitlines()[0]
+                raise CaptureError(message, transient=True) from exc
             except Exception as exc:
                 raise CaptureError(f"page did not load: {exc}".splitlines()[0]) from exc
             if response is None:

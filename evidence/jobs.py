@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 import kuzet
@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 class CaptureSummary:
     succeeded: int = 0
     failed: int = 0
+    retrying: int = 0  # failed for a passing reason; due again later
+    browser_restarts: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,13 @@ class Claimed:
     url: str
     options: CaptureOptions
     hits: list[dict[str, Any]]  # the rule hits that asked for this capture
+    attempt: int = 1
 
 
 # A capture still "running" this long after it started lost its worker (killed, crashed
 # machine): it is queued again, up to MAX_ATTEMPTS in all.
 MAX_ATTEMPTS = 3
+RETRY_DELAY_S = 30.0  # after a time-out: 30 s, then 60 s
 
 
 def _lease_s(settings: Settings) -> float:
@@ -77,24 +81,40 @@ def _recover(settings: Settings, session: Session) -> None:
         )
 
 
-def _claim(settings: Settings, db: Database, ids: Sequence[int] | None) -> list[Claimed]:
+def _claimable(ids: Sequence[int] | None) -> Any:
+    due = or_(
+        Capture.status == CaptureStatus.QUEUED,
+        and_(Capture.status == CaptureStatus.RETRYING, Capture.retry_at <= utcnow()),
+    )
+    query = select(Capture).where(due)
+    if ids is not None:
+        query = query.where(Capture.id.in_(list(ids)))
+    return query
+
+
+def _claim(
+    settings: Settings, db: Database, ids: Sequence[int] | None, limit: int | None = None
+) -> list[Claimed]:
+    """Mark up to ``limit`` due captures running (oldest first) and return them. Only as
+    many as can start now are claimed, so a long queue never outlives its lease."""
     with db.session() as session:
         _recover(settings, session)
-        query = select(Capture).where(Capture.status == CaptureStatus.QUEUED)
-        if ids is not None:
-            query = query.where(Capture.id.in_(list(ids)))
+        query = _claimable(ids).options(selectinload(Capture.page).selectinload(Page.source))
+        query = query.order_by(Capture.id)
+        if limit is not None:
+            query = query.limit(limit)
         claimed = []
-        for cap in session.scalars(
-            query.options(selectinload(Capture.page).selectinload(Page.source)).order_by(Capture.id)
-        ):
+        for cap in session.scalars(query):
             cap.status = CaptureStatus.RUNNING
             cap.attempts += 1
             cap.started_at = utcnow()
+            cap.retry_at = None
             hits = _hits(session, cap)
             passages = tuple(
                 dict.fromkeys(s.get("text", "") for h in hits for s in h["spans"] if s.get("text"))
             )
-            claimed.append(Claimed(cap.id, cap.url, _options(settings, cap, passages[:20]), hits))
+            options = _options(settings, cap, passages[:20])
+            claimed.append(Claimed(cap.id, cap.url, options, hits, cap.attempts))
     return claimed
 
 
@@ -141,6 +161,27 @@ def _fail(db: Database, capture_id: int, reason: str) -> None:
         cap.error = reason
         cap.finished_at = utcnow()
     logger.warning("Capture %(id)s failed: %(reason)s", {"id": capture_id, "reason": reason})
+
+
+def _retry(db: Database, capture_id: int, reason: str, delay_s: float) -> CaptureStatus:
+    """Another attempt after ``delay_s``, or failed for good after MAX_ATTEMPTS."""
+    with db.session() as session:
+        cap = session.get(Capture, capture_id)
+        assert cap is not None
+        if cap.attempts >= MAX_ATTEMPTS:
+            cap.status = CaptureStatus.FAILED
+            cap.error = f"gave up after {cap.attempts} attempts: {reason}"
+            cap.finished_at = utcnow()
+        else:
+            cap.status = CaptureStatus.RETRYING
+            cap.error = reason
+            cap.retry_at = utcnow() + timedelta(seconds=delay_s)
+        status = cap.status
+    logger.warning(
+        "Capture %(id)s: %(reason)s (%(status)s)",
+        {"id": capture_id, "reason": reason, "status": status.value},
+    )
+    return status
 
 
 def _succeed(db: Database, store: ArtifactStore, job: Claimed, out: CaptureOutput) -> None:
@@ -191,55 +232,98 @@ def _succeed(db: Database, store: ArtifactStore, job: Claimed, out: CaptureOutpu
         )
 
 
-async def _run(
+async def _work(
+    settings: Settings,
     db: Database,
     store: ArtifactStore,
     backend: CaptureBackend,
-    claimed: list[Claimed],
-    concurrency: int,
-    timeout_s: float,
+    *,
+    ids: Sequence[int] | None = None,
+    until_idle: bool = True,
+    stop: asyncio.Event | None = None,
+    poll_s: float = 0.5,
 ) -> CaptureSummary:
+    """One browser for every capture; at most ``capture_concurrency`` at a time, claimed
+    as slots free up. With ``until_idle`` it returns once nothing is due; otherwise it
+    polls for new jobs until ``stop`` is set."""
     summary = CaptureSummary()
     try:
         await backend.start()
     except Exception as exc:
-        for job in claimed:
+        for job in _claim(settings, db, ids):
             _fail(db, job.capture_id, f"browser unavailable: {exc}")
-        summary.failed = len(claimed)
+            summary.failed += 1
         return summary
+    concurrency = max(1, settings.capture_concurrency)
+    timeout_s = settings.capture_timeout_s * 2
+    restarting = asyncio.Lock()
 
-    sem = asyncio.Semaphore(max(1, concurrency))
+    async def settle_browser() -> bool:
+        """Restart the browser if it died; True when it had."""
+        async with restarting:
+            if backend.alive:
+                return False
+            logger.warning("The capture browser died; starting a new one")
+            await backend.restart()
+            summary.browser_restarts += 1
+            return True
+
+    async def transient(job: Claimed, reason: str, delay_s: float) -> None:
+        status = _retry(db, job.capture_id, reason, delay_s)
+        if status == CaptureStatus.FAILED:
+            summary.failed += 1
+        else:
+            summary.retrying += 1
 
     async def one(job: Claimed) -> None:
-        capture_id, url, options = job.capture_id, job.url, job.options
-        async with sem:
-            try:
-                out = await asyncio.wait_for(backend.capture(url, options), timeout=timeout_s)
-            except TimeoutError:
-                _fail(db, capture_id, f"timed out after {timeout_s:.0f} s")
+        try:
+            out = await asyncio.wait_for(backend.capture(job.url, job.options), timeout=timeout_s)
+        except Exception as exc:
+            if await settle_browser():  # not the page's fault: again at once
+                await transient(job, f"browser crashed: {exc}".splitlines()[0], 0)
+            elif isinstance(exc, TimeoutError):
+                await transient(job, f"timed out after {timeout_s:.0f} s", _backoff(job))
+            elif isinstance(exc, CaptureError) and exc.transient:
+                await transient(job, str(exc), _backoff(job))
+            elif isinstance(exc, CaptureError):
+                _fail(db, job.capture_id, str(exc))
                 summary.failed += 1
-                return
-            except CaptureError as exc:
-                _fail(db, capture_id, str(exc))
+            else:
+                logger.exception("Unexpected capture error for %(url)s", {"url": job.url})
+                _fail(db, job.capture_id, f"{type(exc).__name__}: {exc}")
                 summary.failed += 1
-                return
-            except Exception as exc:
-                logger.exception("Unexpected capture error for %(url)s", {"url": url})
-                _fail(db, capture_id, f"{type(exc).__name__}: {exc}")
-                summary.failed += 1
-                return
-            try:
-                _succeed(db, store, job, out)
-                summary.succeeded += 1
-            except OSError as exc:
-                _fail(db, capture_id, f"could not store artifacts: {exc}")
-                summary.failed += 1
+            return
+        try:
+            _succeed(db, store, job, out)
+            summary.succeeded += 1
+        except OSError as exc:
+            _fail(db, job.capture_id, f"could not store artifacts: {exc}")
+            summary.failed += 1
 
+    running: set[asyncio.Task[None]] = set()
     try:
-        await asyncio.gather(*(one(job) for job in claimed))
+        while stop is None or not stop.is_set():
+            free = concurrency - len(running)
+            jobs = _claim(settings, db, ids, limit=free) if free > 0 else []
+            for job in jobs:
+                task = asyncio.create_task(one(job))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if running:
+                await asyncio.wait(running, timeout=poll_s, return_when=asyncio.FIRST_COMPLETED)
+            elif until_idle:
+                break
+            else:
+                await asyncio.sleep(poll_s)
     finally:
+        if running:  # stopping: let the captures under way finish (each is bounded)
+            await asyncio.gather(*running, return_exceptions=True)
         await backend.close()
     return summary
+
+
+def _backoff(job: Claimed) -> float:
+    return RETRY_DELAY_S * 2 ** max(0, job.attempt - 1)
 
 
 def run_captures(
@@ -249,18 +333,38 @@ def run_captures(
     *,
     backend_factory: Callable[[Settings], CaptureBackend] = PlaywrightBackend,
 ) -> CaptureSummary:
-    """Capture every queued capture (or only ``ids``) and wait until all are final."""
-    claimed = _claim(settings, db, ids)
-    if not claimed:
-        return CaptureSummary()
+    """Capture every due capture (or only ``ids``) and return once none is left due.
+    Captures waiting to retry later stay ``retrying`` for the next run or the worker."""
     store = LocalArtifactStore(settings.evidence_dir)
-    return asyncio.run(
-        _run(
+    with db.session() as session:
+        _recover(settings, session)
+        if session.scalars(_claimable(ids).limit(1)).first() is None:
+            return CaptureSummary()
+    return asyncio.run(_work(settings, db, store, backend_factory(settings), ids=ids))
+
+
+def run_worker(
+    settings: Settings,
+    db: Database,
+    stop: asyncio.Event | None = None,
+    *,
+    backend_factory: Callable[[Settings], CaptureBackend] = PlaywrightBackend,
+    poll_s: float = 0.5,
+) -> CaptureSummary:
+    """The long-running capture worker: one browser, polling for due captures until
+    ``stop`` is set (or the process is stopped; whatever it was doing is resumed by the
+    next worker once its lease runs out)."""
+    store = LocalArtifactStore(settings.evidence_dir)
+
+    async def main() -> CaptureSummary:
+        return await _work(
+            settings,
             db,
             store,
             backend_factory(settings),
-            claimed,
-            settings.capture_concurrency,
-            settings.capture_timeout_s * 2,
+            until_idle=False,
+            stop=stop or asyncio.Event(),
+            poll_s=poll_s,
         )
-    )
+
+    return asyncio.run(main())

@@ -225,6 +225,23 @@ def _capture_flagged(c: Ctx, run_ids: list[int]) -> None:
         console.print(f"captures: {summary.succeeded} succeeded, {summary.failed} failed")
 
 
+@captures_app.command("work")
+def captures_work(ctx: typer.Context) -> None:
+    """The capture worker: keep one browser and capture queued pages as they arrive, until
+    stopped (Ctrl-C or SIGTERM). Run one per machine that captures."""
+    import signal
+
+    from evidence.jobs import run_worker
+
+    c = _ctx(ctx)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop like Ctrl-C
+    console.print(f"capture worker: {c.settings.capture_concurrency} at a time; Ctrl-C stops")
+    try:
+        run_worker(c.settings, c.db)
+    except KeyboardInterrupt:
+        console.print("capture worker stopped")
+
+
 @captures_app.command("run")
 def captures_run(ctx: typer.Context) -> None:
     """Capture every queued page (screenshot + rendered HTML)."""

@@ -46,6 +46,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status.confirmed": {"kk": "Расталды", "ru": "Подтверждено", "en": "Confirmed"},
     "status.rejected": {"kk": "Қабылданбады", "ru": "Отклонено", "en": "Rejected"},
     "capture.queued": {"kk": "Кезекте", "ru": "В очереди", "en": "Queued"},
+    "capture.retrying": {
+        "kk": "Қайталау күтілуде",
+        "ru": "Ожидает повтора",
+        "en": "Waiting to retry",
+    },
     "capture.running": {"kk": "Түсірілуде", "ru": "Снимается", "en": "Running"},
     "capture.succeeded": {"kk": "Дайын", "ru": "Готов", "en": "Done"},
     "capture.failed": {"kk": "Сәтсіз", "ru": "Ошибка", "en": "Failed"},

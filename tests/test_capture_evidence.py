@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
@@ -18,6 +20,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
+from evidence.capture import CaptureOptions
 from evidence.jobs import run_captures
 from evidence.store import LocalArtifactStore
 from evidence.warc import validate_wacz
@@ -333,3 +336,50 @@ def test_capture_left_running_by_a_dead_worker_is_resumed(settings, db, site, ch
         assert cap.status == CaptureStatus.SUCCEEDED and cap.attempts == 2
         assert gone.status == CaptureStatus.FAILED and "gave up after 3 attempts" in gone.error
         assert fresh.status == CaptureStatus.RUNNING  # its worker may still be at it
+
+
+def test_a_crashed_browser_is_restarted_and_its_capture_retried(settings, db, site, chromium):
+    from evidence.capture import PlaywrightBackend
+
+    class CrashOnce(PlaywrightBackend):
+        crashed = False
+
+        async def capture(self, url, options=None):
+            if not CrashOnce.crashed:
+                CrashOnce.crashed = True
+                cdp = await self._browser.new_browser_cdp_session()
+                with contextlib.suppress(Exception):  # the browser dies answering
+                    await cdp.send("Browser.crash")
+                for _ in range(50):  # the crash is noticed asynchronously
+                    if not self.alive:
+                        break
+                    await asyncio.sleep(0.1)
+            return await super().capture(url, options or CaptureOptions())
+
+    cid = queue(db, site.url + "/tall.html")
+    summary = run_captures(settings, db, [cid], backend_factory=CrashOnce)
+    assert summary.browser_restarts == 1 and summary.succeeded == 1
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        assert cap.status == CaptureStatus.SUCCEEDED and cap.attempts == 2
+
+
+def test_a_time_out_is_retried_later_then_given_up(settings, db, site, chromium):
+    from dataclasses import replace
+
+    from kuzet.db import utcnow
+
+    slow = replace(settings, capture_timeout_s=2)
+    with WebServer({"/": _slow}) as never:  # the document itself never arrives
+        cid = queue(db, never.url + "/")
+        for attempt in (1, 2, 3):
+            summary = run_captures(slow, db, [cid])
+            with db.session() as s:
+                cap = s.get(Capture, cid)
+                assert cap.attempts == attempt
+                if attempt < 3:
+                    assert summary.retrying == 1 and cap.status == CaptureStatus.RETRYING
+                    assert "page did not load" in cap.error and cap.retry_at > utcnow()
+                    assert run_captures(slow, db, [cid]).retrying == 0  # not due yet
+                    cap.retry_at = utcnow()  # as if the back-off had passed
+        assert cap.status == CaptureStatus.FAILED and "gave up after 3 attempts" in cap.error

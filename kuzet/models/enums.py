@@ -57,6 +57,7 @@ DetectionStatus.FINAL = frozenset({DetectionStatus.CONFIRMED, DetectionStatus.RE
 class CaptureStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    RETRYING = "retrying"  # a transient failure; due again at ``retry_at``
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 

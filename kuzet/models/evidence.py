@@ -40,6 +40,7 @@ class Capture(Base):
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
     final_url: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None]
     server_ip: Mapped[str | None] = mapped_column(String(64))
