@@ -2,7 +2,8 @@
 
 ``python -m bench.site --pages N`` prints ``PORT <n>`` once listening. Page ``/p/<i>.html``
 links to ten other pages chosen deterministically, so a crawl from ``/`` reaches all N.
-About 1 % of pages carry advertising for an online casino.
+About 1 % of pages carry advertising for an online casino. ``--tall``: 40-paragraph
+articles with lazily loaded photos, every one with the advertising (for the capture bench).
 """
 
 from __future__ import annotations
@@ -27,12 +28,21 @@ CASINO = (
 )
 
 
-def page(i: int, n: int) -> bytes:
+PHOTO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360">'
+    b'<rect width="640" height="360" fill="#3a6"/><circle cx="320" cy="180" r="120" fill="#fc3"/>'
+    b"</svg>"
+)
+
+
+def page(i: int, n: int, tall: bool = False) -> bytes:
     rnd = random.Random(i)
     paras = []
-    for _ in range(8):
+    for k in range(40 if tall else 8):
         paras.append("<p>" + " ".join(rnd.choice(WORDS) for _ in range(60)) + ".</p>")
-    if i % 100 == 7:
+        if tall and k % 10 == 9:  # an article's photos, lazily loaded as on news sites
+            paras.append(f'<img loading="lazy" src="/img/{i}-{k}.svg" width="640" height="360">')
+    if i % 100 == 7 or tall:
         paras.insert(2, f"<p>{CASINO}</p>")
     links = "".join(
         f'<li><a href="/p/{rnd.randrange(n)}.html">Жаңалық {j}</a></li>' for j in range(10)
@@ -49,11 +59,11 @@ def page(i: int, n: int) -> bytes:
 class Site(resource.Resource):
     isLeaf = True
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, tall: bool = False) -> None:
         super().__init__()
         self.n = n
         # Rendered once up front: serving should cost the benchmark as little CPU as possible.
-        self.pages = [page(i, n) for i in range(n)]
+        self.pages = [page(i, n, tall) for i in range(n)]
 
     def render_GET(self, request):  # type: ignore[no-untyped-def]
         path = request.path.decode()
@@ -63,6 +73,9 @@ class Site(resource.Resource):
                 f'<a href="/p/{i}.html">{i}</a> ' for i in range(0, self.n, max(1, self.n // 50))
             )
             return f"<html><body>{links}</body></html>".encode()
+        if path.startswith("/img/"):
+            request.setHeader(b"Content-Type", b"image/svg+xml")
+            return PHOTO
         if path == "/robots.txt":
             request.setHeader(b"Content-Type", b"text/plain")
             return b"User-agent: *\nAllow: /\n"
@@ -80,8 +93,10 @@ class Site(resource.Resource):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=10_000)
+    parser.add_argument("--tall", action="store_true", help="long articles with photos")
     args = parser.parse_args()
-    port = reactor.listenTCP(0, server.Site(Site(args.pages)), interface="127.0.0.1")
+    site = server.Site(Site(args.pages, args.tall))
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
     print(f"PORT {port.getHost().port}", flush=True)
     sys.stdout.flush()
     reactor.run()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from PIL import Image
 from playwright.async_api import Browser, Page, Playwright, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -175,17 +177,13 @@ class PlaywrightBackend(CaptureBackend):
                 load_complete = False  # still loading: capture what is there, and say so
                 notes.append("the page had not finished loading when captured")
             cap = self.settings.capture_max_height
-            height = await _settle(page, cap)
-            await page.evaluate("document.fonts.ready.then(() => true)")
             server = await response.server_addr()
-            user_agent = await page.evaluate("navigator.userAgent")
-            title = await page.title()
+            user_agent, title = await page.evaluate(
+                "document.fonts.ready.then(() => [navigator.userAgent, document.title])"
+            )
             try:
                 viewport_png = await page.screenshot(type="png", timeout=timeout_ms)
-                clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": min(height, cap)}
-                full_png = await page.screenshot(
-                    full_page=True, type="png", timeout=timeout_ms, clip=clip
-                )
+                height, full_png = await _full_page(page, cap, timeout_ms)
             except Exception as exc:
                 raise CaptureError(f"screenshot failed: {exc}".splitlines()[0]) from exc
             html = (await page.content()).encode("utf-8")
@@ -277,35 +275,51 @@ def _later(coro: Any, notes: list[str], note: str) -> None:
     task.add_done_callback(_PENDING.discard)
 
 
-# Scroll down a viewport at a time so lazy content loads, up to the height cap; then back
-# to the top, and wait (bounded) for the images that started loading.
-_SETTLE_JS = """
-async (cap) => {
-  const step = Math.max(200, window.innerHeight - 100);
-  for (let y = 0, i = 0; i < 400; i++) {
-    const h = Math.min(document.documentElement.scrollHeight, cap);
-    if (y + window.innerHeight >= h) break;
-    y += step;
-    window.scrollTo(0, y);
-    await new Promise(r => setTimeout(r, 60));
-  }
+# Wake lazy content in a viewport as tall as the page: lazy images load eagerly, scroll
+# and resize listeners and intersection observers fire; then wait (bounded) for images.
+_WAKE_JS = """
+async () => {
+  for (const img of document.images) if (img.loading === 'lazy') img.loading = 'eager';
+  window.dispatchEvent(new Event('scroll'));
+  window.dispatchEvent(new Event('resize'));
+  await new Promise(r => requestAnimationFrame(() => setTimeout(r, 50)));
   const pending = [...document.images].filter(i => !i.complete);
+  const loaded = i => new Promise(r => {
+    i.addEventListener('load', r, {once: true});
+    i.addEventListener('error', r, {once: true});
+  });
   await Promise.race([
-    Promise.all(pending.map(i => new Promise(r => { i.onload = i.onerror = r; }))),
+    Promise.all(pending.map(loaded)),
     new Promise(r => setTimeout(r, 3000)),
   ]);
-  window.scrollTo(0, 0);
-  const body = document.body ? document.body.scrollHeight : 0;
-  return Math.max(document.documentElement.scrollHeight, body);
+  return Math.max(document.documentElement.scrollHeight,
+                  document.body ? document.body.scrollHeight : 0);
 }
 """
+_HEIGHT_JS = (
+    "Math.max(document.documentElement.scrollHeight,"
+    " document.body ? document.body.scrollHeight : 0)"
+)
 
 
-async def _settle(page: Page, cap: int) -> int:
+async def _full_page(page: Page, cap: int, timeout_ms: float) -> tuple[int, bytes]:
+    """The page's height and a screenshot of all of it (down to ``cap``).
+
+    The viewport is made as tall as the page, which loads lazy content the way scrolling
+    would (one layout instead of one per scroll step), then shot and put back."""
+    height = int(await page.evaluate(_HEIGHT_JS))
     try:
-        return int(await page.evaluate(_SETTLE_JS, cap))
-    except Exception:  # a page that navigates away mid-scroll: measure what is there
-        return int(await page.evaluate("document.documentElement.scrollHeight"))
+        for _ in range(3):  # content that loads may make the page taller
+            tall = max(VIEWPORT["height"], min(height, cap))
+            await page.set_viewport_size({"width": VIEWPORT["width"], "height": tall})
+            height = int(await page.evaluate(_WAKE_JS))
+            if height <= tall or tall >= cap:
+                break
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": min(height, cap)}
+        png = await page.screenshot(type="png", timeout=timeout_ms, clip=clip)
+    finally:
+        await page.set_viewport_size(VIEWPORT)
+    return height, png
 
 
 # Outline every matched passage: wrap it where it sits in one text node, else outline
@@ -356,6 +370,14 @@ _HIGHLIGHT_JS = """
 _BLOCK = "p,li,td,th,blockquote,article,section,h1,h2,h3,h4,h5,h6,pre,figure,div"
 
 
+def _crop_png(png: bytes, box: tuple[int, int, int, int]) -> bytes:
+    """A region of a screenshot, cut without another round trip to the browser."""
+    with Image.open(io.BytesIO(png)) as img:
+        out = io.BytesIO()
+        img.crop(box).save(out, format="PNG")
+        return out.getvalue()
+
+
 @dataclass
 class _Highlight:
     artifacts: list[ArtifactData] = field(default_factory=list)
@@ -373,13 +395,25 @@ async def _highlight(page: Page, passages: tuple[str, ...], timeout_ms: float) -
     if not any(found):
         return out
     first = page.locator("[data-kuzet-hit]").first
-    # Centred, so the shot shows the passage with its context above and below.
-    await first.evaluate("el => el.scrollIntoView({block: 'center', inline: 'nearest'})")
+    # Centred, so the shot shows the passage with its context above and below; the box of
+    # the block that holds it is measured in the same step, for the crop.
+    box = await first.evaluate(
+        "el => { el.scrollIntoView({block: 'center', inline: 'nearest'});"
+        f" const b = (el.closest({_BLOCK!r}) || el).getBoundingClientRect();"
+        " return [b.left, b.top, b.right, b.bottom, innerWidth, innerHeight]; }"
+    )
     shot = await page.screenshot(type="png", timeout=timeout_ms)
     out.artifacts.append(ArtifactData("screenshot_highlighted", "image/png", shot))
-    block = await first.evaluate_handle(f"el => el.closest({_BLOCK!r}) || el")
-    element = block.as_element()
-    if element is not None:
-        crop = await element.screenshot(type="png", timeout=timeout_ms)
+    left, top, right, bottom, width, height = (round(v) for v in box)
+    if top >= 0 and bottom <= height and right > left and bottom > top:
+        crop = _crop_png(
+            shot,
+            (max(0, left - 8), max(0, top - 8), min(width, right + 8), min(height, bottom + 8)),
+        )
+    else:  # the block is taller than the screen: shoot the element itself
+        block = await first.evaluate_handle(f"el => el.closest({_BLOCK!r}) || el")
+        element = block.as_element()
+        crop = await element.screenshot(type="png", timeout=timeout_ms) if element else b""
+    if crop:
         out.artifacts.append(ArtifactData("screenshot_crop", "image/png", crop))
     return out

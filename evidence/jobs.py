@@ -294,7 +294,9 @@ async def _work(
                 summary.failed += 1
             return
         try:
-            _succeed(db, store, job, out)
+            # Hashing, writing and fsyncing take a while: off the event loop, so the
+            # other captures' pages keep being served meanwhile.
+            await asyncio.to_thread(_succeed, db, store, job, out)
             summary.succeeded += 1
         except OSError as exc:
             _fail(db, job.capture_id, f"could not store artifacts: {exc}")
