@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 import kuzet
+from evidence import timestamp
 from evidence.capture import (
     CaptureBackend,
     CaptureError,
@@ -184,7 +185,9 @@ def _retry(db: Database, capture_id: int, reason: str, delay_s: float) -> Captur
     return status
 
 
-def _succeed(db: Database, store: ArtifactStore, job: Claimed, out: CaptureOutput) -> None:
+def _succeed(
+    settings: Settings, db: Database, store: ArtifactStore, job: Claimed, out: CaptureOutput
+) -> None:
     # Files, then the manifest that lists them, are durable before the row that points
     # at them commits: no row ever refers to a partial file.
     listed = []
@@ -202,6 +205,16 @@ def _succeed(db: Database, store: ArtifactStore, job: Claimed, out: CaptureOutpu
     listed.append(
         Listed(MANIFEST_KIND, "application/json", stored_manifest.sha256, stored_manifest.size)
     )
+    custody: dict[str, Any] = {"url": job.url, "manifest_sha256": stored_manifest.sha256}
+    if settings.tsa_url:
+        try:
+            reply = timestamp.request_timestamp(manifest, settings.tsa_url)
+            st = store.put(reply)
+            listed.append(Listed(timestamp.KIND, timestamp.MEDIA_TYPE, st.sha256, st.size))
+            custody["timestamp_sha256"] = st.sha256
+        except timestamp.TimestampError as exc:  # the capture stands; the gap is on record
+            custody["timestamp_error"] = str(exc)
+            logger.warning("Capture %(id)s: %(exc)s", {"id": job.capture_id, "exc": exc})
     with db.session() as session:
         cap = session.get(Capture, job.capture_id)
         assert cap is not None
@@ -228,7 +241,7 @@ def _succeed(db: Database, store: ArtifactStore, job: Claimed, out: CaptureOutpu
             object_type="capture",
             object_id=cap.id,
             actor="capture",
-            details={"url": job.url, "manifest_sha256": stored_manifest.sha256},
+            details=custody,
         )
 
 
@@ -296,7 +309,7 @@ async def _work(
         try:
             # Hashing, writing and fsyncing take a while: off the event loop, so the
             # other captures' pages keep being served meanwhile.
-            await asyncio.to_thread(_succeed, db, store, job, out)
+            await asyncio.to_thread(_succeed, settings, db, store, job, out)
             summary.succeeded += 1
         except OSError as exc:
             _fail(db, job.capture_id, f"could not store artifacts: {exc}")

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evidence import timestamp
 from evidence.store import ArtifactStore
 from kuzet.audit import verify_chain
 from kuzet.models import AuditEvent, Capture, CaptureStatus
@@ -55,7 +57,12 @@ def build_manifest(
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def verify_capture(session: Session, store: ArtifactStore, cap: Capture) -> list[str]:
+def verify_capture(
+    session: Session,
+    store: ArtifactStore,
+    cap: Capture,
+    tsa_roots: Sequence[x509.Certificate] = (),
+) -> list[str]:
     """What is wrong with a stored capture (empty when intact): each problem names the
     capture and the artifact or record concerned."""
     if cap.status != CaptureStatus.SUCCEEDED:
@@ -75,11 +82,20 @@ def verify_capture(session: Session, store: ArtifactStore, cap: Capture) -> list
     elif store.verify(cap.manifest_sha256):
         listed = json.loads(store.open_bytes(cap.manifest_sha256))
         want = {(a["kind"], a["sha256"], a["size"]) for a in listed["artifacts"]}
-        have = {(a.kind, a.sha256, a.size) for a in cap.artifacts if a.kind != MANIFEST_KIND}
+        # The manifest cannot list itself, nor the timestamp issued over it.
+        after = (MANIFEST_KIND, timestamp.KIND)
+        have = {(a.kind, a.sha256, a.size) for a in cap.artifacts if a.kind not in after}
         for kind, sha, _ in sorted(want - have):
             problems.append(f"{name}: {kind} ({sha[:12]}…) is in the manifest but not recorded")
         for kind, sha, _ in sorted(have - want):
             problems.append(f"{name}: {kind} ({sha[:12]}…) is recorded but not in the manifest")
+    stamp = next((a for a in cap.artifacts if a.kind == timestamp.KIND), None)
+    if stamp is not None and store.verify(stamp.sha256) and store.verify(cap.manifest_sha256):
+        checked = timestamp.verify_timestamp(
+            store.open_bytes(stamp.sha256), store.open_bytes(cap.manifest_sha256), tsa_roots
+        )
+        if not checked.ok:
+            problems.append(f"{name}: its RFC 3161 timestamp does not hold: {checked.problem}")
     vouched = session.scalars(
         select(AuditEvent).where(
             AuditEvent.action == CUSTODY_ACTION,
@@ -87,13 +103,21 @@ def verify_capture(session: Session, store: ArtifactStore, cap: Capture) -> list
             AuditEvent.object_id == str(cap.id),
         )
     ).all()
-    if not any(ev.details.get("manifest_sha256") == cap.manifest_sha256 for ev in vouched):
+    entry = next(
+        (ev for ev in vouched if ev.details.get("manifest_sha256") == cap.manifest_sha256), None
+    )
+    if entry is None:
         problems.append(f"{name}: no custody log entry vouches for its manifest")
+    elif stamp is not None and entry.details.get("timestamp_sha256") != stamp.sha256:
+        problems.append(f"{name}: its timestamp is not the one the custody log recorded")
     return problems
 
 
 def verify_all(
-    session: Session, store: ArtifactStore, ids: Sequence[int] | None = None
+    session: Session,
+    store: ArtifactStore,
+    ids: Sequence[int] | None = None,
+    tsa_roots: Sequence[x509.Certificate] = (),
 ) -> tuple[int, list[str]]:
     """Check the captures (all, or ``ids``) and the whole custody log."""
     query = select(Capture).where(Capture.status == CaptureStatus.SUCCEEDED).order_by(Capture.id)
@@ -102,6 +126,6 @@ def verify_all(
     captures = session.scalars(query).all()
     problems: list[str] = []
     for cap in captures:
-        problems += verify_capture(session, store, cap)
+        problems += verify_capture(session, store, cap, tsa_roots)
     problems += verify_chain(session)
     return len(captures), problems

@@ -59,9 +59,12 @@ def verify(
 
     c = ctx_of(ctx)
     ids = None if all_ or capture_id is None else [capture_id]
+    from evidence.timestamp import load_roots
+
     store = LocalArtifactStore(c.settings.evidence_dir)
+    roots = load_roots(c.settings.tsa_ca) if c.settings.tsa_ca else []
     with c.db.session() as session:
-        count, problems = verify_all(session, store, ids)
+        count, problems = verify_all(session, store, ids, roots)
     for problem in problems:
         err.print(f"✗ {problem}", highlight=False)
     if problems:

@@ -30,6 +30,9 @@ class Settings:
     # Full-page screenshots stop at this height (the cut is recorded in the metadata).
     capture_max_height: int = 20_000
     capture_pdf: bool = False  # also print the page to PDF
+    # RFC 3161 time-stamping authority for manifests, and its root certificate(s) (PEM).
+    tsa_url: str | None = None
+    tsa_ca: Path | None = None
     # Outbound proxy for every source without its own (http://, https://, socks5://).
     proxy: str | None = None
 
@@ -79,6 +82,8 @@ class Settings:
             capture_timeout_s=float(env.get("KUZET_CAPTURE_TIMEOUT", "30")),
             capture_max_height=int(env.get("KUZET_CAPTURE_MAX_HEIGHT", "20000")),
             capture_pdf=env.get("KUZET_CAPTURE_PDF", "") in ("1", "true", "yes"),
+            tsa_url=env.get("KUZET_TSA_URL") or None,
+            tsa_ca=Path(env["KUZET_TSA_CA"]).resolve() if env.get("KUZET_TSA_CA") else None,
             proxy=env.get("KUZET_PROXY") or None,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -97,4 +102,6 @@ class Settings:
             "KUZET_CAPTURE_TIMEOUT": str(self.capture_timeout_s),
             "KUZET_CAPTURE_MAX_HEIGHT": str(self.capture_max_height),
             "KUZET_CAPTURE_PDF": "1" if self.capture_pdf else "",
+            "KUZET_TSA_URL": self.tsa_url or "",
+            "KUZET_TSA_CA": str(self.tsa_ca) if self.tsa_ca else "",
         }
