@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from evidence import timestamp
 from evidence.store import ArtifactStore
+from evidence.warc import check_warc
 from kuzet.audit import verify_chain
 from kuzet.models import AuditEvent, Capture, CaptureStatus
 
@@ -74,6 +75,9 @@ def verify_capture(
             problems.append(f"{name}: {art.kind} ({art.sha256[:12]}…) is missing from the store")
         elif not store.verify(art.sha256):
             problems.append(f"{name}: {art.kind} ({art.sha256[:12]}…) was altered")
+    for art in cap.artifacts:
+        if art.kind == "warc" and store.verify(art.sha256):
+            problems += [f"{name}: WARC {p}" for p in check_warc(store.open_bytes(art.sha256))]
     if not cap.manifest_sha256:
         return [*problems, f"{name}: has no manifest"]
     manifest_row = next((a for a in cap.artifacts if a.kind == MANIFEST_KIND), None)

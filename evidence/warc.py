@@ -95,6 +95,29 @@ def build_warc(exchanges: Sequence[Exchange], *, software: str, info: dict[str, 
     return out.getvalue()
 
 
+def check_warc(data: bytes) -> list[str]:
+    """What is wrong inside a WARC (empty when sound): records that do not parse, and
+    records whose recorded block or payload digest does not match their content, each
+    named by type and target URI."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    problems: list[str] = []
+    records = ArchiveIterator(io.BytesIO(data), check_digests=True)
+    try:
+        for n, record in enumerate(records, 1):
+            record.content_stream().read()
+            found = record.digest_checker.problems
+            if found:
+                uri = record.rec_headers.get_header("WARC-Target-URI") or "-"
+                problems += [f"record {n} ({record.rec_type} {uri}): {p}" for p in found]
+    except ArchiveLoadFailed as exc:
+        reason = str(exc).strip().splitlines()[0].removeprefix("ERROR: ")
+        where = f" after {records.offset} bytes" if records.offset > 0 else ""
+        problems.append(f"unreadable{where}: {reason}")
+    return problems
+
+
 def build_wacz(warc: bytes, *, url: str, at: datetime, title: str) -> bytes:
     """A WACZ package of one capture's WARC, its index and its one page."""
     from wacz.main import main as wacz_main
@@ -132,4 +155,11 @@ def validate_wacz(path: Path) -> tuple[bool, str]:
     return code == 0, said.getvalue().strip()
 
 
-__all__ = ["Exchange", "_http_version", "build_wacz", "build_warc", "validate_wacz"]
+__all__ = [
+    "Exchange",
+    "_http_version",
+    "build_wacz",
+    "build_warc",
+    "check_warc",
+    "validate_wacz",
+]
