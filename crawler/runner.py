@@ -4,7 +4,6 @@ its analysis in two child processes that hand pages over through the database.""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from kuzet.models import (
     Page,
     Source,
 )
+from kuzet.procs import alive
 from rules.loader import load_rules
 
 
@@ -80,18 +80,6 @@ def progress(db: Database, run_ids: Sequence[int]) -> Progress:
     return p
 
 
-def _alive(pid: int | None, host: str | None) -> bool:
-    if not pid or host != socket.gethostname():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def interrupted_runs(db: Database) -> list[int]:
     """Runs whose crawl process is gone while their frontier still has pending URLs."""
     with db.session() as s:
@@ -106,7 +94,7 @@ def interrupted_runs(db: Database) -> list[int]:
                 .exists(),
             )
         ).all()
-        return [r.id for r in runs if not _alive(r.pid, r.host)]
+        return [r.id for r in runs if not alive(r.pid, r.host)]
 
 
 def _reopen(db: Database, run_ids: Sequence[int]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +28,7 @@ from evidence.capture import (
 )
 from evidence.manifest import CUSTODY_ACTION, MANIFEST_KIND, Listed, build_manifest
 from evidence.store import ArtifactStore, LocalArtifactStore
-from kuzet import audit
+from kuzet import audit, procs
 from kuzet.config import Settings
 from kuzet.db import Database, utcnow
 from kuzet.models import Artifact, Capture, CaptureStatus, Detection, Page
@@ -64,11 +65,16 @@ def _lease_s(settings: Settings) -> float:
 
 
 def _recover(settings: Settings, session: Session) -> None:
+    """Queue again the captures whose worker is gone: a process of this host that no
+    longer runs, or (on any host) one that has held it past its lease."""
     cutoff = utcnow() - timedelta(seconds=_lease_s(settings))
-    stale = session.scalars(
-        select(Capture).where(Capture.status == CaptureStatus.RUNNING, Capture.started_at < cutoff)
-    ).all()
-    for cap in stale:
+    running = session.scalars(select(Capture).where(Capture.status == CaptureStatus.RUNNING))
+    for cap in running:
+        if procs.on_this_host(cap.worker_host) and cap.worker_pid:
+            if procs.alive(cap.worker_pid, cap.worker_host):
+                continue
+        elif cap.started_at is None or cap.started_at >= cutoff:
+            continue
         if cap.attempts >= MAX_ATTEMPTS:
             cap.status = CaptureStatus.FAILED
             cap.error = f"gave up after {cap.attempts} attempts; the last one never finished"
@@ -110,6 +116,7 @@ def _claim(
             cap.attempts += 1
             cap.started_at = utcnow()
             cap.retry_at = None
+            cap.worker_pid, cap.worker_host = os.getpid(), procs.HOST
             hits = _hits(session, cap)
             passages = tuple(
                 dict.fromkeys(s.get("text", "") for h in hits for s in h["spans"] if s.get("text"))

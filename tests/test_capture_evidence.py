@@ -383,3 +383,47 @@ def test_a_time_out_is_retried_later_then_given_up(settings, db, site, chromium)
                     assert run_captures(slow, db, [cid]).retrying == 0  # not due yet
                     cap.retry_at = utcnow()  # as if the back-off had passed
         assert cap.status == CaptureStatus.FAILED and "gave up after 3 attempts" in cap.error
+
+
+def test_a_worker_killed_mid_capture_is_resumed_by_the_next(settings, db, chromium) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    first = {"slow": True}
+
+    def page(path, h):
+        if first.pop("slow", False):
+            time.sleep(30)  # the first worker dies while this loads
+        return html("<p>Онлайн-казино</p>")(path, h)
+
+    with WebServer({"/": page}) as web:
+        cid = queue(db, web.url + "/")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "kuzet.cli", "captures", "work"],
+            env={**os.environ, **env(settings)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with db.session() as s:
+                    if s.get(Capture, cid).status == CaptureStatus.RUNNING and web.hits["/"]:
+                        break
+                time.sleep(0.2)
+            else:
+                pytest.fail("the worker never started the capture")
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        with db.session() as s:
+            cap = s.get(Capture, cid)
+            assert cap.status == CaptureStatus.RUNNING and cap.worker_pid == worker.pid
+        # the next run sees that process gone (same host) and takes the capture over
+        assert run_captures(settings, db).succeeded == 1
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        assert cap.status == CaptureStatus.SUCCEEDED and cap.attempts == 2
+        assert cap.worker_pid == os.getpid()

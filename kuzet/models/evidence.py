@@ -41,6 +41,9 @@ class Capture(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     retry_at: Mapped[datetime | None]
+    # Who runs it: a restart on the same host requeues it at once if that process is gone.
+    worker_pid: Mapped[int | None]
+    worker_host: Mapped[str | None] = mapped_column(String(200))
     final_url: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None]
     server_ip: Mapped[str | None] = mapped_column(String(64))
