@@ -68,8 +68,10 @@ class CaptureBackend(ABC):
 
     ``start`` is awaited once before any capture and may raise (the caller then records
     every pending capture as failed with that reason). ``capture`` returns a
-    :class:`CaptureOutput` holding at least a ``screenshot_full`` PNG, or raises
-    :class:`CaptureError`; it may be called concurrently. ``close`` releases everything.
+    :class:`CaptureOutput` holding at least a ``screenshot_full`` PNG and the load's
+    ``metadata``, or raises :class:`CaptureError` (``transient`` when another attempt
+    later may succeed); it may be called concurrently. ``alive`` turns False when the
+    browser behind it died; ``restart`` then replaces it. ``close`` releases everything.
     """
 
     @abstractmethod

@@ -244,7 +244,7 @@ def captures_work(ctx: typer.Context) -> None:
 
 @captures_app.command("run")
 def captures_run(ctx: typer.Context) -> None:
-    """Capture every queued page (screenshot + rendered HTML)."""
+    """Capture every queued page, and those due for another attempt, then exit."""
     from evidence.jobs import run_captures
 
     c = _ctx(ctx)
