@@ -45,6 +45,14 @@ from rules.schema import SEVERITY_ORDER
 HERE = Path(__file__).resolve().parent
 LANG_COOKIE = "kuzet_lang"
 SESSION_MAX_AGE = 8 * 3600
+# Evidence files downloaded as they were stored, with the extension their format has.
+_DOWNLOADS = {
+    "wacz": ".wacz",
+    "warc": ".warc.gz",
+    "manifest": ".manifest.json",
+    "timestamp": ".tsr",
+    "pdf": ".pdf",
+}
 
 
 class LoginRequired(Exception):
@@ -293,6 +301,16 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             raise HTTPException(status_code=410, detail="artifact missing from the store") from exc
         if art.media_type.startswith("image/"):
             return Response(data, media_type=art.media_type)
+        packaged = _DOWNLOADS.get(art.kind)
+        if packaged:  # archives, manifest, timestamp, PDF: files to keep, as they are
+            return Response(
+                data,
+                media_type="application/octet-stream",
+                headers={
+                    "Content-Disposition": f'attachment; filename="{sha256}{packaged}"',
+                    "Content-Security-Policy": "sandbox",
+                },
+            )
         # Captured HTML is evidence, never a page to render: download it as text.
         return Response(
             data,

@@ -142,6 +142,36 @@ def test_evidence_is_served_safely(client, ids, db) -> None:
     assert client.get("/evidence/" + "0" * 64).status_code == 404
 
 
+def test_detail_shows_the_marked_passage_and_offers_the_archive(client, ids, db, settings) -> None:
+    from evidence.store import LocalArtifactStore
+    from kuzet.models import Artifact
+    from tests.factories import png_for
+
+    store = LocalArtifactStore(settings.evidence_dir)
+    crop, wacz = store.put(png_for("crop")), store.put(b"PK\x03\x04 a wacz")
+    with db.session() as s:
+        cap = s.get(Detection, ids["a"]).capture
+        cap.artifacts.append(
+            Artifact(
+                kind="screenshot_crop", media_type="image/png", sha256=crop.sha256, size=crop.size
+            )
+        )
+        cap.artifacts.append(
+            Artifact(
+                kind="wacz", media_type="application/wacz+zip", sha256=wacz.sha256, size=wacz.size
+            )
+        )
+        cap.meta = {"redirect_chain": [{"url": "http://short.kz/x", "status": 302}], "tls": None}
+    login(client)
+    page = client.get(f"/detections/{ids['a']}?lang=ru").text
+    assert "Отмеченный фрагмент" in page and f'src="/evidence/{crop.sha256}"' in page
+    assert "302 http://short.kz/x" in page and f'href="/evidence/{wacz.sha256}"' in page
+    r = client.get(f"/evidence/{wacz.sha256}")
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert r.headers["content-disposition"] == f'attachment; filename="{wacz.sha256}.wacz"'
+    assert r.content == b"PK\x03\x04 a wacz"
+
+
 def test_build_and_export_notice_from_the_ui(client, ids, db) -> None:
     login(client)
     token = csrf(client.get(f"/detections/{ids['b']}").text)
