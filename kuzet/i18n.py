@@ -157,6 +157,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "notice.status.signed": {"kk": "Қол қойылды", "ru": "Подписано", "en": "Signed"},
     "notice.status.sent": {"kk": "Жіберілді", "ru": "Отправлено", "en": "Sent"},
     "notice.status.withdrawn": {"kk": "Кері қайтарылды", "ru": "Отозвано", "en": "Withdrawn"},
+    "notice.status.removed": {"kk": "Жойылды", "ru": "Удалено", "en": "Removed"},
+    "notice.status.still_available": {
+        "kk": "Әлі қолжетімді",
+        "ru": "Всё ещё доступно",
+        "en": "Still available",
+    },
+    "notice.status.restricted": {
+        "kk": "Қолжетімділік шектелді",
+        "ru": "Доступ ограничен",
+        "en": "Restricted",
+    },
+    "notice.status.superseded": {
+        "kk": "Жаңа жобамен ауыстырылды",
+        "ru": "Заменено новым проектом",
+        "en": "Superseded",
+    },
     "cli.rules_ok": {
         "kk": "{n} ереже тексерілді, {tests} мысал — бәрі дұрыс.",
         "ru": "Проверено правил: {n}, примеров: {tests} — все верны.",
@@ -214,6 +230,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} rule examples failed.",
     },
     "cli.exported": {"kk": "Жазылды: {path}", "ru": "Записано: {path}", "en": "Written: {path}"},
+    "cli.notice_signed": {
+        "kk": "Хабарлама №{id} қол қойылды ({signer}); PDF SHA-256: {sha}. "
+        "Енді оны өзгертуге болмайды.",
+        "ru": "Уведомление №{id} подписано ({signer}); SHA-256 PDF: {sha}. "
+        "Теперь оно не изменяется.",
+        "en": "Notice {id} signed ({signer}); PDF SHA-256: {sha}. It is locked now.",
+    },
+    "cli.notice_sent": {
+        "kk": "Хабарлама №{id} жіберілді деп белгіленді.",
+        "ru": "Уведомление №{id} отмечено как отправленное.",
+        "en": "Notice {id} marked sent.",
+    },
+    "cli.notice_valid": {
+        "kk": "Қолтаңба жарамды; қосымшадағы барлық скриншот өз хешіне сәйкес.",
+        "ru": "Подпись действительна; все скриншоты приложения соответствуют своим хешам.",
+        "en": "The signature is valid; every annex screenshot matches its hash.",
+    },
+    "cli.notice_invalid": {
+        "kk": "Хабарлама тексеруден өтпеді.",
+        "ru": "Уведомление не прошло проверку.",
+        "en": "The notice failed verification.",
+    },
+    "cli.yes": {"kk": "иә", "ru": "да", "en": "yes"},
+    "cli.no": {"kk": "жоқ", "ru": "нет", "en": "no"},
+    "verify.signer": {"kk": "Қол қойған", "ru": "Подписал", "en": "Signer"},
+    "verify.signed_at": {"kk": "Қол қойылған уақыт", "ru": "Время подписи", "en": "Signed at"},
+    "verify.intact": {
+        "kk": "Қолтаңбадан кейін өзгертілмеген",
+        "ru": "Не изменено после подписи",
+        "en": "Unchanged since signing",
+    },
+    "verify.whole_file": {
+        "kk": "Қолтаңба бүкіл файлды қамтиды",
+        "ru": "Подпись покрывает весь файл",
+        "en": "Signature covers the whole file",
+    },
+    "verify.trusted": {
+        "kk": "Қол қоюшы сенімді",
+        "ru": "Подписант доверенный",
+        "en": "Signer trusted",
+    },
+    "verify.fact": {"kk": "Факт", "ru": "Факт", "en": "Fact"},
     "cli.not_found": {
         "kk": "Табылмады: {what}",
         "ru": "Не найдено: {what}",

@@ -29,7 +29,10 @@ def load_notice(session: Session, notice_id: int) -> Notice:
 def render_notice(session: Session, store: ArtifactStore, notice_id: int, fmt: str) -> bytes:
     if fmt not in RENDERERS:
         raise ExportError(f"unknown format {fmt!r} (use one of: {', '.join(RENDERERS)})")
-    return RENDERERS[fmt]().render(load_notice(session, notice_id), store)
+    notice = load_notice(session, notice_id)
+    if fmt == "pdf" and notice.signed_pdf_sha256:
+        return store.open_bytes(notice.signed_pdf_sha256)  # the signed original, as signed
+    return RENDERERS[fmt]().render(notice, store)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

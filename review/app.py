@@ -376,7 +376,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             user=user,
             details={"format": fmt},
         )
-        media = {"pdf": "application/pdf", "json": "application/json"}[fmt]
+        from notices.render import RENDERERS
+
+        media = RENDERERS[fmt].media_type
         return Response(
             data,
             media_type=media,

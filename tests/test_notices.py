@@ -150,5 +150,5 @@ def test_unknown_notice_and_format(db, store) -> None:
         with pytest.raises(ExportError, match="notice 99 does not exist"):
             render_notice(s, store, 99, "json")
         with pytest.raises(ExportError, match="unknown format"):
-            render_notice(s, store, 1, "docx")
+            render_notice(s, store, 1, "odt")
     assert Notice  # imported for type clarity

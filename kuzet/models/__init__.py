@@ -7,7 +7,7 @@ moved back (a retry is a new attempt recorded on the same row only while it is n
 
 from __future__ import annotations
 
-from kuzet.models.accounts import AuditEvent, User
+from kuzet.models.accounts import AuditEvent, User, WebSession
 from kuzet.models.base import Base
 from kuzet.models.crawl import CrawlRun, FrontierEntry, Page, PageBody, Source
 from kuzet.models.detection import Detection
@@ -48,4 +48,5 @@ __all__ = [
     "Source",
     "SourceKind",
     "User",
+    "WebSession",
 ]

@@ -34,6 +34,22 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
 
 
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored, so
+    a copy of the database opens no sessions. Ended by logout, expiry, idleness or the
+    account being disabled."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
 class AuditEvent(Base):
     """Append-only log of who did what; each entry chains the previous entry's hash."""
 

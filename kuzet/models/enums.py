@@ -68,10 +68,26 @@ CaptureStatus.FINAL = frozenset({CaptureStatus.SUCCEEDED, CaptureStatus.FAILED})
 
 
 class NoticeStatus(enum.StrEnum):
+    """draft → signed (locked) → sent → removed, or still available → restricted.
+    A signed notice is never edited: a change makes a new draft that supersedes it."""
+
     DRAFT = "draft"
     SIGNED = "signed"
     SENT = "sent"
+    REMOVED = "removed"  # every fact's content was taken down
+    STILL_AVAILABLE = "still_available"  # a re-check found a fact still online
+    RESTRICTED = "restricted"  # access restricted by the authorised body
     WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"  # replaced by a newer draft before it was sent
+
+    FINAL: frozenset[NoticeStatus]
+    LOCKED: frozenset[NoticeStatus]
+
+
+NoticeStatus.FINAL = frozenset(
+    {NoticeStatus.REMOVED, NoticeStatus.RESTRICTED, NoticeStatus.WITHDRAWN, NoticeStatus.SUPERSEDED}
+)
+NoticeStatus.LOCKED = frozenset(set(NoticeStatus) - {NoticeStatus.DRAFT})
 
 
 class Role(enum.StrEnum):

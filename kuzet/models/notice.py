@@ -39,7 +39,18 @@ class Notice(Base):
     facts: Mapped[list[NoticeFact]] = relationship(
         back_populates="notice", order_by="NoticeFact.position", cascade="all, delete-orphan"
     )
-    created_by: Mapped[User | None] = relationship()
+    # Signing (Rule 9): the signed PDF is stored as evidence, content-addressed.
+    signed_at: Mapped[datetime | None]
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signer_subject: Mapped[str | None] = mapped_column(Text)
+    signer_cert_sha256: Mapped[str | None] = mapped_column(String(64))
+    signed_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+    status_changed_at: Mapped[datetime | None]
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
 
 
 class NoticeFact(Base):
