@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from kuzet.cli_common import console, ctx_of, fail
+from kuzet.i18n import t
 from kuzet.models import Role, User
 
 _ctx = ctx_of
@@ -77,3 +78,108 @@ def users_list(ctx: typer.Context) -> None:
                 u.last_login_at.isoformat() if u.last_login_at else "—",
             )
     console.print(table)
+
+
+def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise fail(f"no user {username!r}")
+    return user
+
+
+@app.command("disable")
+def users_disable(ctx: typer.Context, username: str) -> None:
+    """Disable an account; its open sessions end at once."""
+    from kuzet import audit
+    from review.auth import end_sessions_of
+
+    c = _ctx(ctx)
+    with c.db.session() as session:
+        user = _user(session, username)
+        user.is_active = False
+        end_sessions_of(session, user)
+        audit.record(
+            session, action="user.disabled", object_type="user", object_id=user.id, actor="cli"
+        )
+    console.print(f"disabled {username}")
+
+
+@app.command("enable")
+def users_enable(ctx: typer.Context, username: str) -> None:
+    from kuzet import audit
+
+    c = _ctx(ctx)
+    with c.db.session() as session:
+        user = _user(session, username)
+        user.is_active = True
+        audit.record(
+            session, action="user.enabled", object_type="user", object_id=user.id, actor="cli"
+        )
+    console.print(f"enabled {username}")
+
+
+@app.command("set-role")
+def users_set_role(
+    ctx: typer.Context,
+    username: str,
+    role: Annotated[Role, typer.Argument(case_sensitive=False)],
+) -> None:
+    """Change an account's role; its sessions end so the new role applies at once."""
+    from kuzet import audit
+    from review.auth import end_sessions_of
+
+    c = _ctx(ctx)
+    with c.db.session() as session:
+        user = _user(session, username)
+        old = user.role
+        user.role = role
+        end_sessions_of(session, user)
+        audit.record(
+            session,
+            action="user.role_changed",
+            object_type="user",
+            object_id=user.id,
+            actor="cli",
+            details={"from": old.value, "to": role.value},
+        )
+    console.print(f"{username}: {old.value} → {role.value}")
+
+
+@app.command("inactive")
+def users_inactive(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option(help="No activity for this many days.")] = 183,
+) -> None:
+    """Active accounts with no activity (sign-in or any logged action) for six months
+    (Rule 6: such accounts are reviewed and closed)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from kuzet.db import utcnow
+    from kuzet.models import AuditEvent
+
+    c = _ctx(ctx)
+    cutoff = utcnow() - timedelta(days=days)
+    table = Table("username", "role", "full name", "last activity (UTC)")
+    found = 0
+    with c.db.session() as session:
+        last_action = dict(
+            session.execute(
+                select(AuditEvent.user_id, func.max(AuditEvent.at))
+                .where(AuditEvent.user_id.is_not(None))
+                .group_by(AuditEvent.user_id)
+            ).all()
+        )
+        for u in session.scalars(
+            select(User).where(User.is_active.is_(True)).order_by(User.username)
+        ):
+            seen = [d for d in (u.last_login_at, last_action.get(u.id)) if d is not None]
+            last = max(seen) if seen else None
+            if (last or u.created_at) < cutoff:
+                found += 1
+                table.add_row(
+                    u.username, u.role.value, u.full_name, last.isoformat() if last else "never"
+                )
+    console.print(table)
+    console.print(t("cli.inactive", c.lang, n=found, days=days), highlight=False)

@@ -26,6 +26,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Неверное имя пользователя или пароль.",
         "en": "Wrong username or password.",
     },
+    "login.blocked": {
+        "kk": "Кіру әрекеттері тым көп. 15 минуттан кейін қайталаңыз.",
+        "ru": "Слишком много попыток входа. Повторите через 15 минут.",
+        "en": "Too many sign-in attempts. Try again in 15 minutes.",
+    },
     "queue.title": {
         "kk": "Анықталған материалдар",
         "ru": "Выявленные материалы",
@@ -128,6 +133,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kk": "Бұл материал бойынша шешім қабылданған.",
         "ru": "По этому материалу решение уже принято.",
         "en": "This detection has already been decided.",
+    },
+    "error.forbidden": {
+        "kk": "Сіздің рөліңізге бұл әрекетке рұқсат жоқ.",
+        "ru": "Вашей роли это действие не разрешено.",
+        "en": "Your role may not do this.",
     },
     "error.csrf": {
         "kk": "Сессия ескірді, бетті жаңартыңыз.",
@@ -251,6 +261,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kk": "Хабарлама тексеруден өтпеді.",
         "ru": "Уведомление не прошло проверку.",
         "en": "The notice failed verification.",
+    },
+    "cli.inactive": {
+        "kk": "{days} күн бойы белсенділігі жоқ есептік жазбалар: {n}.",
+        "ru": "Учётных записей без активности {days} дней: {n}.",
+        "en": "Accounts with no activity for {days} days: {n}.",
     },
     "cli.yes": {"kk": "иә", "ru": "да", "en": "yes"},
     "cli.no": {"kk": "жоқ", "ru": "нет", "en": "no"},

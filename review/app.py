@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -32,10 +31,11 @@ from kuzet.models import (
 from kuzet.users import authenticate
 from notices.builder import build_drafts
 from notices.export import ExportError, render_notice
+from review import auth
+from review.auth import DB, LoginRequired
 from review.decisions import DecisionError, decide
 from review.security import (
     CSRF_FIELD,
-    SESSION_USER,
     SecurityHeaders,
     csrf_token,
     csrf_valid,
@@ -55,32 +55,15 @@ _DOWNLOADS = {
 }
 
 
-class LoginRequired(Exception):
-    pass
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.db.session() as session:
-        yield session
-
-
-DB = Annotated[Session, Depends(get_session)]
-
-
 def lang_of(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     return lang if lang in LANGUAGES else request.app.state.settings.language
 
 
-def current_user(request: Request, session: DB) -> User:
-    uid = request.session.get(SESSION_USER)
-    user = session.get(User, uid) if uid else None
-    if user is None or not user.is_active:
-        raise LoginRequired()
-    return user
-
-
-CurrentUser = Annotated[User, Depends(current_user)]
+Reader = Annotated[User, Depends(auth.Allow(auth.READERS))]
+Reviewer = Annotated[User, Depends(auth.Allow(auth.REVIEWERS))]
+Signer = Annotated[User, Depends(auth.Allow(auth.SIGNERS))]
+Anyone = Annotated[User, Depends(auth.Allow(auth.EVERYONE))]
 CsrfField = Annotated[str | None, Form(alias=CSRF_FIELD)]
 
 
@@ -152,6 +135,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         next: Annotated[str, Form()] = "/",
     ) -> Response:
         check_csrf(request, csrf_token_)
+        lang = lang_of(request)
+        ip = auth.client_ip(request)
+        if auth.login_blocked(session, username, ip):
+            return render(
+                request, "login.html", status_code=429, next=next, error=t("login.blocked", lang)
+            )
         user = authenticate(session, username, password)
         if user is None:
             audit.record(
@@ -160,25 +149,45 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
                 object_type="user",
                 object_id=username[:100],
                 actor="anonymous",
+                details={"ip": ip},
             )
             return render(
-                request,
-                "login.html",
-                status_code=401,
-                next=next,
-                error=t("login.failed", lang_of(request)),
+                request, "login.html", status_code=401, next=next, error=t("login.failed", lang)
             )
-        request.session.clear()
-        request.session[SESSION_USER] = user.id
-        audit.record(session, action="auth.login", object_type="user", object_id=user.id, user=user)
+        token = auth.start_session(session, user, ip)
+        audit.record(
+            session,
+            action="auth.login",
+            object_type="user",
+            object_id=user.id,
+            user=user,
+            details={"ip": ip},
+        )
         target = next if next.startswith("/") and not next.startswith("//") else "/"
-        return RedirectResponse(target, status_code=303)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            auth.COOKIE,
+            token,
+            max_age=int(auth.MAX_AGE.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
 
     @app.post("/logout")
-    def logout(request: Request, csrf_token_: CsrfField = None) -> Response:
+    def logout(
+        request: Request, session: DB, user: Anyone, csrf_token_: CsrfField = None
+    ) -> Response:
         check_csrf(request, csrf_token_)
+        auth.end_session(session, request.cookies.get(auth.COOKIE))
+        audit.record(
+            session, action="auth.logout", object_type="user", object_id=user.id, user=user
+        )
         request.session.clear()
-        return RedirectResponse("/login", status_code=303)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(auth.COOKIE)
+        return response
 
     # ------------------------------------------------------------------ queue
 
@@ -186,7 +195,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def queue(
         request: Request,
         session: DB,
-        user: CurrentUser,
+        user: Reader,
         status: str = "pending",
         violation_type: str = "",
     ) -> HTMLResponse:
@@ -233,7 +242,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @app.get("/detections/{detection_id}", response_class=HTMLResponse)
     def detection_detail(
-        request: Request, session: DB, user: CurrentUser, detection_id: int
+        request: Request, session: DB, user: Reader, detection_id: int
     ) -> HTMLResponse:
         det = _detection(session, detection_id)
         audit.record(
@@ -271,7 +280,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def confirm(
         request: Request,
         session: DB,
-        user: CurrentUser,
+        user: Reviewer,
         detection_id: int,
         csrf_token_: CsrfField = None,
     ) -> Response:
@@ -281,7 +290,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     def reject(
         request: Request,
         session: DB,
-        user: CurrentUser,
+        user: Reviewer,
         detection_id: int,
         reason: Annotated[str, Form()] = "",
         csrf_token_: CsrfField = None,
@@ -291,10 +300,18 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     # ------------------------------------------------------------------ evidence
 
     @app.get("/evidence/{sha256}")
-    def evidence(session: DB, user: CurrentUser, sha256: str) -> Response:
+    def evidence(session: DB, user: Reader, sha256: str) -> Response:
         art = session.scalars(select(Artifact).where(Artifact.sha256 == sha256)).first()
         if art is None:
             raise HTTPException(status_code=404)
+        audit.record(
+            session,
+            action="evidence.file_viewed",
+            object_type="artifact",
+            object_id=sha256,
+            user=user,
+            details={"kind": art.kind},
+        )
         try:
             data = store.open_bytes(sha256)
         except FileNotFoundError as exc:
@@ -324,7 +341,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     # ------------------------------------------------------------------ notices
 
     @app.get("/notices", response_class=HTMLResponse)
-    def notices(request: Request, session: DB, user: CurrentUser) -> HTMLResponse:
+    def notices(request: Request, session: DB, user: Reviewer) -> HTMLResponse:
         rows = session.execute(
             select(Notice, func.count(NoticeFact.id))
             .outerjoin(NoticeFact)
@@ -347,7 +364,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @app.post("/notices/build")
     def notices_build(
-        request: Request, session: DB, user: CurrentUser, csrf_token_: CsrfField = None
+        request: Request, session: DB, user: Reviewer, csrf_token_: CsrfField = None
     ) -> Response:
         check_csrf(request, csrf_token_)
         result = build_drafts(session, authority=settings.authority, user=user)
@@ -355,7 +372,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @app.get("/notices/{notice_id}", response_class=HTMLResponse)
     def notice_detail(
-        request: Request, session: DB, user: CurrentUser, notice_id: int
+        request: Request, session: DB, user: Reviewer, notice_id: int
     ) -> HTMLResponse:
         notice = session.get(Notice, notice_id, options=[selectinload(Notice.facts)])
         if notice is None:
@@ -363,7 +380,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         return render(request, "notice.html", user=user, n=notice)
 
     @app.get("/notices/{notice_id}/export.{fmt}")
-    def notice_export(session: DB, user: CurrentUser, notice_id: int, fmt: str) -> Response:
+    def notice_export(session: DB, user: Reviewer, notice_id: int, fmt: str) -> Response:
         try:
             data = render_notice(session, store, notice_id, fmt)
         except ExportError as exc:
