@@ -40,6 +40,7 @@ def world(db, settings) -> dict[str, object]:
         return {
             "detection_id": det.id,
             "notice_id": notice.id,
+            "fact_id": notice.facts[0].id,
             "sha256": sha,
             "fmt": "json",
         }
