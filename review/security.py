@@ -13,11 +13,12 @@ SESSION_USER = "uid"
 SESSION_CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 
-# No script anywhere in the UI; captured HTML is never rendered, only screenshots and
-# escaped text, so a page's own <script> can never run in a reviewer's browser.
+# Scripts only from our own static files (keyboard shortcuts), never inline; captured
+# HTML is never rendered, only screenshots and escaped text, so a page's own <script>
+# can never run in a reviewer's browser.
 CSP = (
-    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 

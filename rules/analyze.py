@@ -171,6 +171,7 @@ class Analyzer:
                     violation_type_title=vt.model_dump(exclude_none=True),
                     legal_norm=rule.legal_norm.model_dump(exclude_none=True),
                     severity=rule.severity,
+                    confidence=rule.confidence,
                     score=hit.score,
                     spans=[s.as_dict() for s in hit.spans],
                     explanation=hit.explanation,

@@ -49,6 +49,8 @@ class Detection(Base):
     legal_norm: Mapped[dict[str, Any]] = mapped_column(default=dict)
     severity: Mapped[str] = mapped_column(String(16))
     score: Mapped[float]
+    # The rule's own confidence (0–1): orders the queue after severity.
+    confidence: Mapped[float] = mapped_column(default=0.5, server_default=text("0.5"))
     spans: Mapped[list[Any]] = mapped_column(default=list)
     # The condition tree as evaluated: what matched, with which evidence and score.
     explanation: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))

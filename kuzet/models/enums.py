@@ -45,6 +45,7 @@ class FrontierStatus(enum.StrEnum):
 
 class DetectionStatus(enum.StrEnum):
     PENDING = "pending"
+    NEEDS_INFO = "needs_info"  # the officer asked for more before deciding (still open)
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
 
