@@ -10,7 +10,15 @@ from rich.live import Live
 from rich.table import Table
 from sqlalchemy import func, select
 
-from kuzet import cli_evidence, cli_notices, cli_pages, cli_rules, cli_sources, cli_users
+from kuzet import (
+    cli_evidence,
+    cli_form1,
+    cli_notices,
+    cli_pages,
+    cli_rules,
+    cli_sources,
+    cli_users,
+)
 from kuzet.cli_common import Ctx, console, ctx_of, err, fail
 from kuzet.config import LANGUAGES, Settings
 from kuzet.i18n import t
@@ -25,6 +33,7 @@ app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_pages.app, name="pages")
 app.add_typer(cli_users.app, name="users")
 app.add_typer(cli_notices.app, name="notices")
+app.add_typer(cli_form1.app, name="form1")
 app.add_typer(captures_app, name="captures")
 app.add_typer(cli_evidence.app, name="evidence")
 app.command("capture")(cli_evidence.capture)

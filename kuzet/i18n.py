@@ -409,6 +409,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Учётных записей без активности {days} дней: {n}.",
         "en": "Accounts with no activity for {days} days: {n}.",
     },
+    "cli.form1_written": {
+        "kk": "1-нысан жазылды: {path} ({n} қызметкер).",
+        "ru": "Форма 1 записана: {path} (сотрудников: {n}).",
+        "en": "Form 1 written: {path} ({n} staff).",
+    },
+    "cli.form1_last": {
+        "kk": "1-нысан соңғы рет жіберілген күн: {when}.",
+        "ru": "Форма 1 последний раз выгружена: {when}.",
+        "en": "Form 1 last exported: {when}.",
+    },
+    "form1.due": {
+        "kk": "1-нысанды жаңарту керек: соңғы нұсқасы алты айдан асқан (5-тармақ).",
+        "ru": "Форму 1 пора обновить: последней выгрузке больше полугода (п. 5 Правил).",
+        "en": "Form 1 is due: the last export is more than six months old (Rule 5).",
+    },
     "cli.yes": {"kk": "иә", "ru": "да", "en": "yes"},
     "cli.no": {"kk": "жоқ", "ru": "нет", "en": "no"},
     "verify.signer": {"kk": "Қол қойған", "ru": "Подписал", "en": "Signer"},

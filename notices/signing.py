@@ -94,8 +94,9 @@ def sign_notice(
         reason=f"Form 2 notice No. {notice.id}",
         name=subject,
     )
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer)
-    signed = out.getvalue()
+    signed = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer
+    ).getvalue()
     stored = store.put(signed)  # durable before the row that names it commits
 
     now = utcnow()
@@ -118,6 +119,24 @@ def sign_notice(
         },
     )
     return Signed(notice.id, signed, stored.sha256, subject)
+
+
+def sign_pdf(pdf: bytes, *, p12: bytes, password: str | None, reason: str) -> tuple[bytes, str]:
+    """Sign any PDF of ours (Form 1) the same way; returns (signed PDF, signer subject)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    signer = _load_key(p12, password)
+    subject = signer.signing_cert.subject.human_friendly
+    meta = signers.PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=reason,
+        name=subject,
+    )
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer)
+    return out.getvalue(), subject
 
 
 def mark_sent(

@@ -29,11 +29,12 @@ from kuzet.models import (
     Notice,
     NoticeFact,
     Page,
+    Role,
     Source,
     User,
 )
 from kuzet.users import authenticate
-from notices import drafts
+from notices import drafts, form1
 from notices.builder import build_drafts
 from notices.export import ExportError, render_notice
 from notices.signing import SigningError, mark_sent, sign_notice
@@ -150,6 +151,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         lang = lang_of(request)
+        user = ctx.get("user")
+        if user is not None and user.role in (Role.HEAD, Role.ADMIN):
+            with db.session() as s:  # Rule 5: Form 1 renewed at least every half year
+                ctx["form1_due"] = form1.renewal_due(s)
         response = templates.TemplateResponse(
             request,
             name,
