@@ -185,6 +185,25 @@ def notices_mark_sent(
     console.print(t("cli.notice_sent", c.lang, id=notice_id), highlight=False)
 
 
+@app.command("mark-restricted")
+def notices_mark_restricted(
+    ctx: typer.Context,
+    notice_id: Annotated[int, typer.Argument(metavar="ID")],
+    order: Annotated[str, typer.Option("--order", help="The restricting order: number, date.")],
+) -> None:
+    """Record that access was restricted by the authorised body's order."""
+    from notices.export import ExportError
+    from notices.signing import SigningError, mark_restricted
+
+    c = _ctx(ctx)
+    try:
+        with c.db.session() as session:
+            mark_restricted(session, notice_id, order=order, actor="cli")
+    except (SigningError, ExportError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(t("notice.status.restricted", c.lang) + f": №{notice_id}", highlight=False)
+
+
 @app.command("verify")
 def notices_verify(
     ctx: typer.Context,

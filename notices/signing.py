@@ -161,6 +161,36 @@ def mark_sent(
     return notice
 
 
+def mark_restricted(
+    session: Session,
+    notice_id: int,
+    *,
+    order: str,
+    user: User | None = None,
+    actor: str | None = None,
+) -> Notice:
+    """The authorised body restricted access (the content stayed up after the deadline)."""
+    notice = load_notice(session, notice_id)
+    if notice.status not in (NoticeStatus.SENT, NoticeStatus.STILL_AVAILABLE):
+        raise SigningError(
+            f"notice {notice_id} is {notice.status.value}; only a sent notice whose content "
+            "is still available can end in restriction"
+        )
+    if not order.strip():
+        raise SigningError("name the order that restricted access (number and date)")
+    notice.status, notice.status_changed_at = NoticeStatus.RESTRICTED, utcnow()
+    audit.record(
+        session,
+        action="notice.restricted",
+        object_type="notice",
+        object_id=notice.id,
+        user=user,
+        actor=actor,
+        details={"order": order.strip()},
+    )
+    return notice
+
+
 # ---------------------------------------------------------------------- verify
 
 

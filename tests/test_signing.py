@@ -100,6 +100,10 @@ def test_sign_lock_export_and_verify(settings, db, store, draft, key, tmp_path) 
         pytest.fail("pdfsig not found: run ./scripts/setup (poppler-utils)")
     out = subprocess.run(["pdfsig", "-nocert", str(pdf)], capture_output=True, text=True)
     assert "Signature is Valid" in out.stdout, out.stdout + out.stderr
+    # Every font is embedded, so Kazakh letters print the same anywhere.
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows and all(row[-5] == "yes" for row in rows), fonts
 
 
 def test_verify_names_what_is_wrong(settings, db, store, draft, key, tmp_path) -> None:
@@ -192,6 +196,12 @@ def test_sent_after_signing_only(settings, db, draft, key) -> None:
         notice = s.get(Notice, draft)
         assert notice.status == NoticeStatus.SENT and notice.sent_at is not None
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "notice.sent")).one()
+    r = run(settings, "notices", "mark-restricted", str(draft), "--order", " ")
+    assert r.exit_code == 1 and "name the order" in r.output
+    r = run(settings, "notices", "mark-restricted", str(draft), "--order", "№ 12 от 2026-11-23")
+    assert r.exit_code == 0, r.output
+    with db.session() as s:
+        assert s.get(Notice, draft).status == NoticeStatus.RESTRICTED
 
 
 def test_docx_export_in_both_languages(settings, draft, tmp_path) -> None:
