@@ -14,6 +14,7 @@ from kuzet import (
     cli_evidence,
     cli_form1,
     cli_notices,
+    cli_ops,
     cli_pages,
     cli_rules,
     cli_sources,
@@ -34,6 +35,8 @@ app.add_typer(cli_pages.app, name="pages")
 app.add_typer(cli_users.app, name="users")
 app.add_typer(cli_notices.app, name="notices")
 app.add_typer(cli_form1.app, name="form1")
+app.add_typer(cli_ops.scheduler_app, name="scheduler")
+app.command("worker")(cli_ops.worker)
 app.add_typer(captures_app, name="captures")
 app.add_typer(cli_evidence.app, name="evidence")
 app.command("capture")(cli_evidence.capture)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -179,7 +180,12 @@ def notices_mark_sent(
     c = _ctx(ctx)
     try:
         with c.db.session() as session:
-            mark_sent(session, notice_id, actor="cli")
+            mark_sent(
+                session,
+                notice_id,
+                actor="cli",
+                first_check_after=timedelta(hours=c.settings.recheck_after_h),
+            )
     except (SigningError, ExportError) as exc:
         raise fail(str(exc)) from exc
     console.print(t("cli.notice_sent", c.lang, id=notice_id), highlight=False)

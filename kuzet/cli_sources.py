@@ -193,6 +193,43 @@ def enable(ctx: typer.Context, name: str) -> None:
     _set_enabled(ctx, name, True)
 
 
+@app.command("set-schedule")
+def set_schedule(
+    ctx: typer.Context,
+    name: str,
+    schedule: Annotated[
+        str | None,
+        typer.Argument(help='Cron line in UTC ("*/30 * * * *") or interval ("every 6h").'),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Crawl only when asked.")] = False,
+) -> None:
+    """When the scheduler crawls this source; the running scheduler picks it up within a
+    minute."""
+    from scheduler.triggers import ScheduleError, parse
+
+    if not clear and not schedule:
+        raise fail('give a schedule ("*/30 * * * *", "every 6h") or --clear', 2)
+    if schedule and not clear:
+        try:
+            parse(schedule)
+        except ScheduleError as exc:
+            raise fail(str(exc)) from exc
+    c = ctx_of(ctx)
+    value = None if clear else " ".join((schedule or "").split())
+    with c.db.session() as session:
+        s = _get(session, name)
+        old, s.schedule = s.schedule, value
+        audit.record(
+            session,
+            action="source.schedule_set",
+            object_type="source",
+            object_id=name,
+            actor="cli",
+            details={"from": old, "to": value},
+        )
+    console.print(f"{name}: {value or 'no schedule'}", highlight=False)
+
+
 @app.command("remove")
 def remove(ctx: typer.Context, name: str) -> None:
     """Delete a source that has never been crawled (otherwise disable it: evidence stays)."""

@@ -35,6 +35,12 @@ class Settings:
     tsa_ca: Path | None = None
     # Outbound proxy for every source without its own (http://, https://, socks5://).
     proxy: str | None = None
+    # After a notice is sent: first re-check of its URLs (the law gives six hours), then
+    # every so often until each is removed.
+    recheck_after_h: float = 6.0
+    recheck_every_h: float = 6.0
+    # A scheduled run missed by up to this much (scheduler down) still runs, once.
+    misfire_grace_s: int = 3600
 
     @property
     def evidence_dir(self) -> Path:
@@ -85,6 +91,9 @@ class Settings:
             tsa_url=env.get("KUZET_TSA_URL") or None,
             tsa_ca=Path(env["KUZET_TSA_CA"]).resolve() if env.get("KUZET_TSA_CA") else None,
             proxy=env.get("KUZET_PROXY") or None,
+            recheck_after_h=float(env.get("KUZET_RECHECK_AFTER_H", "6")),
+            recheck_every_h=float(env.get("KUZET_RECHECK_EVERY_H", "6")),
+            misfire_grace_s=int(env.get("KUZET_MISFIRE_GRACE_S", "3600")),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -104,4 +113,7 @@ class Settings:
             "KUZET_CAPTURE_PDF": "1" if self.capture_pdf else "",
             "KUZET_TSA_URL": self.tsa_url or "",
             "KUZET_TSA_CA": str(self.tsa_ca) if self.tsa_ca else "",
+            "KUZET_RECHECK_AFTER_H": str(self.recheck_after_h),
+            "KUZET_RECHECK_EVERY_H": str(self.recheck_every_h),
+            "KUZET_MISFIRE_GRACE_S": str(self.misfire_grace_s),
         }

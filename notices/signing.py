@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -140,8 +141,17 @@ def sign_pdf(pdf: bytes, *, p12: bytes, password: str | None, reason: str) -> tu
 
 
 def mark_sent(
-    session: Session, notice_id: int, *, user: User | None = None, actor: str | None = None
+    session: Session,
+    notice_id: int,
+    *,
+    user: User | None = None,
+    actor: str | None = None,
+    first_check_after: timedelta = timedelta(hours=6),
 ) -> Notice:
+    """Sent: from now the resource has six hours (Art. 41-1 §3-1); each fact's URL is
+    re-checked after ``first_check_after``, then at the configured cadence."""
+    from scheduler.recheck import schedule_first_checks
+
     notice = load_notice(session, notice_id)
     if notice.status != NoticeStatus.SIGNED:
         raise SigningError(
@@ -149,6 +159,7 @@ def mark_sent(
         )
     notice.status = NoticeStatus.SENT
     notice.sent_at = notice.status_changed_at = utcnow()
+    schedule_first_checks(notice, notice.sent_at, first_check_after)
     audit.record(
         session,
         action="notice.sent",

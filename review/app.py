@@ -632,7 +632,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     ) -> Response:
         return _edit(
             request, session, user, notice_id, csrf_token_,
-            lambda: mark_sent(session, notice_id, user=user).id,
+            lambda: mark_sent(
+                session,
+                notice_id,
+                user=user,
+                first_check_after=timedelta(hours=settings.recheck_after_h),
+            ).id,
         )  # fmt: skip
 
     @app.post("/notices/{notice_id}/sign")

@@ -10,6 +10,11 @@ from kuzet.models import Base
 target_metadata = Base.metadata
 
 
+
+def _ours(name: str | None, type_: str, _parent: object) -> bool:
+    """APScheduler creates and owns its job table; autogenerate leaves it alone."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
 def run() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
@@ -29,6 +34,7 @@ def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()

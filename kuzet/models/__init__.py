@@ -19,11 +19,15 @@ from kuzet.models.enums import (
     FetchStatus,
     FrontierStatus,
     NoticeStatus,
+    RecheckStatus,
     Role,
     SourceKind,
+    TaskKind,
+    TaskStatus,
 )
 from kuzet.models.evidence import Artifact, Capture
 from kuzet.models.notice import Notice, NoticeFact
+from kuzet.models.ops import ProcessLock, Task
 
 __all__ = [
     "AnalysisStatus",
@@ -44,9 +48,14 @@ __all__ = [
     "NoticeStatus",
     "Page",
     "PageBody",
+    "ProcessLock",
+    "RecheckStatus",
     "Role",
     "Source",
     "SourceKind",
+    "Task",
+    "TaskKind",
+    "TaskStatus",
     "User",
     "WebSession",
 ]

@@ -43,6 +43,8 @@ class Source(Base):
     proxy: Mapped[str | None] = mapped_column(Text)
     login_profile: Mapped[str | None] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When the scheduler crawls it: a cron line ("*/30 * * * *") or "every 30m" / "every 6h".
+    schedule: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

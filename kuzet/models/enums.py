@@ -104,3 +104,35 @@ class SourceKind(enum.StrEnum):
     FEED = "feed"
     SITEMAP = "sitemap"
     TELEGRAM = "telegram"
+
+
+class TaskKind(enum.StrEnum):
+    CRAWL = "crawl"
+    RECHECK = "recheck"
+
+
+class TaskStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    FINAL: frozenset[TaskStatus]
+    OPEN: frozenset[TaskStatus]
+
+
+TaskStatus.FINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED})
+TaskStatus.OPEN = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
+
+
+class RecheckStatus(enum.StrEnum):
+    """What the re-checks after a sent notice found for one fact."""
+
+    PENDING = "pending"  # not checked yet
+    REMOVED = "removed"  # gone: an error status, or the flagged passage no longer there
+    STILL_AVAILABLE = "still_available"
+
+    FINAL: frozenset[RecheckStatus]
+
+
+RecheckStatus.FINAL = frozenset({RecheckStatus.REMOVED})

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kuzet.db import utcnow
 from kuzet.models.base import Base, _enum
-from kuzet.models.enums import NoticeStatus
+from kuzet.models.enums import NoticeStatus, RecheckStatus
 
 if TYPE_CHECKING:  # relationships across modules; SQLAlchemy resolves them by name
     from kuzet.models.accounts import User
@@ -68,6 +68,13 @@ class NoticeFact(Base):
     protocol: Mapped[str | None] = mapped_column(String(64))
     captured_at: Mapped[datetime | None]
     screenshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Re-checks after the notice was sent (Art. 41-1 §3-1: removal within six hours).
+    recheck_status: Mapped[RecheckStatus | None] = mapped_column(_enum(RecheckStatus))
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_checked_at: Mapped[datetime | None]
+    checks: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The capture that proves the last finding (removal, or still online).
+    last_check_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
     notice: Mapped[Notice] = relationship(back_populates="facts")
     detections: Mapped[list[Detection]] = relationship(
