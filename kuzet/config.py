@@ -15,6 +15,10 @@ DEFAULT_CHROMIUM = "/usr/lib/chromium/chromium"
 LANGUAGES = ("kk", "ru", "en")
 
 
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -41,6 +45,13 @@ class Settings:
     recheck_every_h: float = 6.0
     # A scheduled run missed by up to this much (scheduler down) still runs, once.
     misfire_grace_s: int = 3600
+    # Alerts: categories the first head hears about at once (seed 003), and where to.
+    urgent_types: tuple[str, ...] = ("suicide_promotion", "extremism_terrorism")
+    smtp_url: str | None = None  # smtp://host:port (plain; a local relay)
+    alert_from: str = "kuzet@localhost"
+    alert_to: tuple[str, ...] = ()
+    alert_webhook: str | None = None
+    alert_digest_min: int = 0  # 0: each alert at once; N: one message every N minutes
 
     @property
     def evidence_dir(self) -> Path:
@@ -94,6 +105,14 @@ class Settings:
             recheck_after_h=float(env.get("KUZET_RECHECK_AFTER_H", "6")),
             recheck_every_h=float(env.get("KUZET_RECHECK_EVERY_H", "6")),
             misfire_grace_s=int(env.get("KUZET_MISFIRE_GRACE_S", "3600")),
+            urgent_types=_list(
+                env.get("KUZET_URGENT_TYPES", "suicide_promotion,extremism_terrorism")
+            ),
+            smtp_url=env.get("KUZET_SMTP_URL") or None,
+            alert_from=env.get("KUZET_ALERT_FROM") or "kuzet@localhost",
+            alert_to=_list(env.get("KUZET_ALERT_TO", "")),
+            alert_webhook=env.get("KUZET_ALERT_WEBHOOK") or None,
+            alert_digest_min=int(env.get("KUZET_ALERT_DIGEST_MIN", "0")),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -116,4 +135,10 @@ class Settings:
             "KUZET_RECHECK_AFTER_H": str(self.recheck_after_h),
             "KUZET_RECHECK_EVERY_H": str(self.recheck_every_h),
             "KUZET_MISFIRE_GRACE_S": str(self.misfire_grace_s),
+            "KUZET_URGENT_TYPES": ",".join(self.urgent_types),
+            "KUZET_SMTP_URL": self.smtp_url or "",
+            "KUZET_ALERT_FROM": self.alert_from,
+            "KUZET_ALERT_TO": ",".join(self.alert_to),
+            "KUZET_ALERT_WEBHOOK": self.alert_webhook or "",
+            "KUZET_ALERT_DIGEST_MIN": str(self.alert_digest_min),
         }

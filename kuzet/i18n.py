@@ -424,6 +424,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Форму 1 пора обновить: последней выгрузке больше полугода (п. 5 Правил).",
         "en": "Form 1 is due: the last export is more than six months old (Rule 5).",
     },
+    "alert.urgent": {"kk": "Шұғыл", "ru": "Срочно", "en": "Urgent"},
+    "alert.still_available": {
+        "kk": "Хабарламадан кейін материал әлі қолжетімді",
+        "ru": "После уведомления материал всё ещё доступен",
+        "en": "Still available after the notice",
+    },
+    "alert.last_export": {
+        "kk": "Соңғы жіберілгені",
+        "ru": "Последняя выгрузка",
+        "en": "Last export",
+    },
+    "alert.inactive": {
+        "kk": "Белсенді емес есептік жазбалар (6-тармақ): {n}",
+        "ru": "Неактивные учётные записи (п. 6): {n}",
+        "en": "Inactive accounts (Rule 6): {n}",
+    },
+    "alert.digest": {
+        "kk": "kuzet: {n} хабарландыру",
+        "ru": "kuzet: оповещений — {n}",
+        "en": "kuzet: {n} alerts",
+    },
     "cli.yes": {"kk": "иә", "ru": "да", "en": "yes"},
     "cli.no": {"kk": "жоқ", "ru": "нет", "en": "no"},
     "verify.signer": {"kk": "Қол қойған", "ru": "Подписал", "en": "Signer"},

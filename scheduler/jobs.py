@@ -109,3 +109,20 @@ def enqueue_rechecks() -> int:
 
 def heartbeat() -> None:
     lock.heartbeat(ctx().db, LOCK_NAME)
+
+
+def alerts() -> int:
+    """New urgent detections become alerts; pending alerts are delivered."""
+    c = ctx()
+    from scheduler import alerts as alerting
+
+    now = c.clock()
+    alerting.scan_urgent(c.settings, c.db, now)
+    return alerting.deliver(c.settings, c.db, now)
+
+
+def reminders() -> list[str]:
+    from scheduler import alerts as alerting
+
+    c = ctx()
+    return alerting.reminders(c.settings, c.db, c.clock())

@@ -129,6 +129,10 @@ def _record(
     )
     if after != before:
         notice.status, notice.status_changed_at = after, now
+        if after == NoticeStatus.STILL_AVAILABLE:
+            from scheduler.alerts import still_available
+
+            still_available(s, notice, fact.url, finding.reason, now)
         audit.record(
             s,
             action=f"notice.{after.value}",

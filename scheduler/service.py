@@ -33,6 +33,8 @@ CRAWL_PREFIX = "crawl:"
 SYNC_EVERY_S = 60  # picks up schedules changed with `kuzet sources set-schedule`
 RECHECK_EVERY_S = 60
 HEARTBEAT_EVERY_S = 15
+ALERTS_EVERY_S = 60
+REMINDERS_EVERY_S = 6 * 3600
 
 
 def build(
@@ -62,6 +64,8 @@ def install_jobs(scheduler: BaseScheduler) -> None:
         ("scheduler.service:sync_sources_job", SYNC_EVERY_S, "sync-sources"),
         ("scheduler.jobs:enqueue_rechecks", RECHECK_EVERY_S, "rechecks"),
         ("scheduler.jobs:heartbeat", HEARTBEAT_EVERY_S, "heartbeat"),
+        ("scheduler.jobs:alerts", ALERTS_EVERY_S, "alerts"),
+        ("scheduler.jobs:reminders", REMINDERS_EVERY_S, "reminders"),
     ):
         scheduler.add_job(
             func, IntervalTrigger(seconds=every, timezone="UTC"), id=job_id, replace_existing=True

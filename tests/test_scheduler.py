@@ -22,6 +22,7 @@ from evidence.store import LocalArtifactStore
 from kuzet import procs
 from kuzet.cli import app as cli
 from kuzet.models import (
+    Alert,
     DetectionStatus,
     Notice,
     NoticeStatus,
@@ -275,6 +276,8 @@ def test_rechecks_after_sent_decide_removed_and_still_available(
             assert by_url["keep"].next_check_at == clock.at + timedelta(hours=6)
             assert notice.status == NoticeStatus.STILL_AVAILABLE
             assert by_url["keep"].last_check_capture_id is not None
+            alert = s.scalars(select(Alert).where(Alert.kind == "still_available")).one()
+            assert by_url["keep"].url in alert.body and f"№{nid}" in alert.subject
 
         # The site takes the page down; the next turn finds it removed.
         state["keep"] = False

@@ -10,10 +10,10 @@ from kuzet.models import Base
 target_metadata = Base.metadata
 
 
-
 def _ours(name: str | None, type_: str, _parent: object) -> bool:
     """APScheduler creates and owns its job table; autogenerate leaves it alone."""
     return not (type_ == "table" and name == "apscheduler_jobs")
+
 
 def run() -> None:
     connection = context.config.attributes.get("connection")

@@ -27,9 +27,10 @@ from kuzet.models.enums import (
 )
 from kuzet.models.evidence import Artifact, Capture
 from kuzet.models.notice import Notice, NoticeFact
-from kuzet.models.ops import ProcessLock, Task
+from kuzet.models.ops import Alert, ProcessLock, Task
 
 __all__ = [
+    "Alert",
     "AnalysisStatus",
     "Artifact",
     "AuditEvent",
