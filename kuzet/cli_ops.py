@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from typing import Annotated
@@ -14,16 +13,21 @@ from kuzet.cli_common import console, ctx_of, fail
 scheduler_app = typer.Typer(help="The scheduler (exactly one process).", no_args_is_help=True)
 
 
+JsonLogs = Annotated[
+    bool, typer.Option("--log-json", envvar="KUZET_LOG_JSON", help="Log one JSON object a line.")
+]
+
+
 @scheduler_app.command("run")
-def scheduler_run(ctx: typer.Context) -> None:
+def scheduler_run(ctx: typer.Context, log_json: JsonLogs = False) -> None:
     """Run the scheduler until stopped (SIGTERM / Ctrl-C). A second one refuses to start."""
     from scheduler import service
     from scheduler.lock import AlreadyRunning
 
     c = ctx_of(ctx)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from scheduler.ops import setup_logging
+
+    setup_logging(log_json)
     try:
         service.run(c.settings, c.db)
     except AlreadyRunning as exc:
@@ -36,6 +40,7 @@ def worker(
         list[str] | None, typer.Option("--kind", help="crawl and/or recheck (default: both).")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Run what is due, then exit.")] = False,
+    log_json: JsonLogs = False,
 ) -> None:
     """A worker: runs the crawls and re-checks the scheduler queued. Run as many as needed;
     SIGTERM finishes the task under way, then exits."""
@@ -47,11 +52,73 @@ def worker(
         kinds = [TaskKind(k) for k in kind] if kind else list(TaskKind)
     except ValueError as exc:
         raise fail(f"{exc}; kinds are: {', '.join(k.value for k in TaskKind)}") from exc
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from scheduler.ops import setup_logging
+
+    setup_logging(log_json)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     n = run_worker(c.settings, c.db, kinds=kinds, stop=stop, until_idle=once)
     console.print(f"tasks run: {n}")
+
+
+def status(ctx: typer.Context) -> None:
+    """Queues, each source's last and next run, and what failed in the last 24 hours."""
+    from rich.table import Table
+
+    from kuzet.db import utcnow
+    from scheduler.ops import status as read_status
+
+    c = ctx_of(ctx)
+    st = read_status(c.db, utcnow())
+    console.print(f"scheduler: {st.scheduler}", highlight=False)
+    queues = Table("queue", "queued", "running", "succeeded", "failed")
+    for kind, counts in sorted(st.tasks.items()):
+        queues.add_row(
+            kind, *(str(counts.get(k, 0)) for k in ("queued", "running", "succeeded", "failed"))
+        )
+    queues.add_row(
+        "capture",
+        str(st.captures.get("queued", 0) + st.captures.get("retrying", 0)),
+        str(st.captures.get("running", 0)),
+        str(st.captures.get("succeeded", 0)),
+        str(st.captures.get("failed", 0)),
+    )
+    console.print(queues)
+    console.print(f"alerts not delivered: {st.alerts_pending}", highlight=False)
+    sources = Table("source", "schedule", "last run (UTC)", "status", "next run (UTC)")
+    fmt = "%Y-%m-%d %H:%M"
+    for s in st.sources:
+        sources.add_row(
+            s.name + ("" if s.enabled else " (disabled)"),
+            s.schedule or "—",
+            s.last_run.strftime(fmt) if s.last_run else "—",
+            s.last_status or "—",
+            s.next_run.strftime(fmt) if s.next_run else "—",
+        )
+    console.print(sources)
+    if st.failures_24h:
+        console.print(f"failures in the last 24 h: {len(st.failures_24h)}")
+        for line in st.failures_24h[:50]:
+            console.print(f"  {line}", highlight=False)
+    else:
+        console.print("failures in the last 24 h: 0")
+
+
+def doctor(
+    ctx: typer.Context,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-hash every capture, not the newest 20.")
+    ] = False,
+) -> None:
+    """Check the browser, fonts, database schema, disk space and evidence store; exit 1 if
+    any check fails."""
+    from scheduler.ops import doctor as run_doctor
+
+    c = ctx_of(ctx)
+    checks = run_doctor(c.settings, c.db, full=full)
+    for check in checks:
+        mark = "[green]ok[/]" if check.ok else "[bold red]FAIL[/]"
+        console.print(f"{mark} {check.name}: {check.detail}")
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)

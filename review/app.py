@@ -185,8 +185,21 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         return Response("login required", status_code=401)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> Response:
+        """Up, and the database answers."""
+        try:
+            with db.session() as s:
+                s.execute(select(1))
+        except Exception as exc:  # reported, not raised: a probe wants a status code
+            return Response(f"database: {exc}", status_code=503, media_type="text/plain")
+        return Response('{"status":"ok"}', media_type="application/json")
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        """Prometheus text format: counts only, no page content or names."""
+        from scheduler.ops import metrics
+
+        return Response(metrics(db), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # ------------------------------------------------------------------ login
 

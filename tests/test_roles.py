@@ -23,7 +23,7 @@ from review.app import create_app
 from tests.factories import detection
 
 PASSWORD = "correct horse battery"
-PUBLIC = {"/login", "/healthz"}
+PUBLIC = {"/login", "/healthz", "/metrics"}
 
 
 @pytest.fixture
