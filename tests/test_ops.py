@@ -82,11 +82,13 @@ def test_doctor_passes_then_names_the_broken_evidence(settings, db, chromium) ->
 
 
 def test_json_logs(capsys) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
     setup_logging(True)
     try:
         logging.getLogger("kuzet.test").warning("Бет %(n)s", {"n": 1})
     finally:
-        setup_logging(False)
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
     line = capsys.readouterr().err.strip().splitlines()[-1]
     record = json.loads(line)
     assert record["level"] == "WARNING" and record["message"] == "Бет 1"
