@@ -120,3 +120,37 @@ def test_scheduler_process_starts_and_stops_on_sigterm(settings, db) -> None:
     with db.session() as s:
         assert s.get(ProcessLock, "scheduler") is None  # released on the way out
         assert s.execute(select(1)).scalar() == 1
+
+
+def test_capture_worker_finishes_its_capture_on_sigterm(settings, db, chromium) -> None:
+    from kuzet.models import Capture, CaptureStatus
+    from tests.webserver import WebServer, html
+
+    with WebServer({"/": html("<p>Баяу бет</p>")}, delay=3.0) as site:
+        with db.session() as s:
+            cap = Capture(url=site.url + "/")
+            s.add(cap)
+            s.flush()
+            cap_id = cap.id
+        env = {**os.environ, **settings.to_env()}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kuzet", "captures", "work"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            state = None
+            while time.monotonic() < deadline and state != CaptureStatus.RUNNING:
+                with db.session() as s:
+                    state = s.get(Capture, cap_id).status
+                time.sleep(0.1)
+            assert state == CaptureStatus.RUNNING
+            proc.send_signal(signal.SIGTERM)  # mid-capture: the page is still loading
+            out, err = proc.communicate(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert "1 succeeded" in out
+    with db.session() as s:
+        assert s.get(Capture, cap_id).status == CaptureStatus.SUCCEEDED
