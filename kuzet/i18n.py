@@ -232,6 +232,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "notices.empty": {"kk": "Хабарламалар жоқ.", "ru": "Уведомлений нет.", "en": "No notices."},
     "notices.facts": {"kk": "Фактілер", "ru": "Факты", "en": "Facts"},
+    "notice.recheck": {"kk": "Қайта тексеру", "ru": "Повторная проверка", "en": "Re-check"},
+    "notice.next_check": {"kk": "келесісі", "ru": "следующая", "en": "next"},
+    "recheck.pending": {"kk": "Күтілуде", "ru": "Ожидается", "en": "Pending"},
+    "recheck.removed": {"kk": "Жойылды", "ru": "Удалено", "en": "Removed"},
+    "recheck.still_available": {
+        "kk": "Әлі қолжетімді",
+        "ru": "Всё ещё доступно",
+        "en": "Still available",
+    },
     "notice.saved": {"kk": "Сақталды.", "ru": "Сохранено.", "en": "Saved."},
     "notice.authority": {
         "kk": "Уәкілетті органның атауы",

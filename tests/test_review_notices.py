@@ -119,6 +119,8 @@ def test_draft_edit_sign_send_and_revise(settings, db, notice_id, tmp_path) -> N
     )
     assert r.status_code == 303
     assert officer.post(f"/notices/{new_id}/sent", data={"csrf_token": token}).status_code == 303
+    page = officer.get(f"/notices/{new_id}?lang=ru").text
+    assert page.count("Ожидается") == 2  # each fact waits for its first re-check
     with db.session() as s:
         assert s.get(Notice, new_id).status == NoticeStatus.SENT
         actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
