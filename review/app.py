@@ -295,10 +295,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             .order_by(*PRIORITY)
             .limit(500)
         ).all()
+        # One title per type, from its newest detection (JSON has no max() on PostgreSQL).
+        newest = select(func.max(Detection.id)).group_by(Detection.violation_type)
         types = session.execute(
-            select(Detection.violation_type, func.max(Detection.violation_type_title)).group_by(
-                Detection.violation_type
-            )
+            select(Detection.violation_type, Detection.violation_type_title)
+            .where(Detection.id.in_(newest))
+            .order_by(Detection.violation_type)
         ).all()
         sources = session.scalars(select(Source.name).order_by(Source.name)).all()
         return render(

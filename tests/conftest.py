@@ -19,11 +19,37 @@ CHROMIUM = Settings.from_env({}).chromium_path
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: needs Debian's Chromium")
+    config.addinivalue_line("markers", "both_databases: run on SQLite and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Data-layer and pipeline tests marked ``both_databases`` run on SQLite and PostgreSQL.
+    if metafunc.definition.get_closest_marker("both_databases") and (
+        "backend" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"KUZET_HOME": str(tmp_path / "home"), "KUZET_CHROMIUM": CHROMIUM})
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
+    env = {"KUZET_HOME": str(tmp_path / "home"), "KUZET_CHROMIUM": CHROMIUM}
+    if backend == "postgresql":
+        env["KUZET_DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
+    return Settings.from_env(env)
 
 
 @pytest.fixture

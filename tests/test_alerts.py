@@ -23,6 +23,8 @@ from kuzet.users import create_user
 from scheduler import alerts
 from tests.factories import detection
 
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 

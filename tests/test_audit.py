@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from sqlalchemy import select, update
 
 from kuzet import audit
 from kuzet.models import AuditEvent
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_chain_verifies_and_names_altered_or_removed_entries(db) -> None:

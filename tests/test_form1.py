@@ -8,6 +8,7 @@ import subprocess
 import zipfile
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
@@ -19,6 +20,8 @@ from kuzet.users import create_user
 from notices.signing import verify_pdf
 from review.app import create_app
 from tests.keys import head_key
+
+pytestmark = pytest.mark.both_databases
 
 PASSWORD = "correct horse battery"
 

@@ -15,6 +15,8 @@ from notices.export import render_notice
 from notices.forms import FORM2
 from tests.factories import detection, officer
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def store(settings):

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import zlib
 
+import pytest
 from sqlalchemy import select
 
 from crawler.pipelines.store_page import StorePagePipeline
 from kuzet.models import AnalysisStatus, FetchStatus, FrontierEntry, FrontierStatus, Page
 from tests.crawl_helpers import make_crawler, page_item, seed_run
+
+pytestmark = pytest.mark.both_databases
 
 HTML = "<title>A</title><p>один</p>"
 

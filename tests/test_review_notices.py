@@ -17,6 +17,8 @@ from review.app import create_app
 from tests.factories import detection
 from tests.keys import head_key
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 
 

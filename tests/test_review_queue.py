@@ -17,6 +17,8 @@ from kuzet.users import create_user
 from review.app import create_app
 from tests.factories import detection
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 
 

@@ -22,6 +22,8 @@ from review import auth
 from review.app import create_app
 from tests.factories import detection
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 PUBLIC = {"/login", "/healthz", "/metrics"}
 

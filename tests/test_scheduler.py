@@ -41,6 +41,8 @@ from scheduler.worker import run_worker
 from tests.factories import detection
 from tests.webserver import WebServer, html
 
+pytestmark = pytest.mark.both_databases
+
 
 class Clock:
     def __init__(self, at: datetime) -> None:

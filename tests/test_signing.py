@@ -20,6 +20,8 @@ from notices.render import ATTACHMENT_NAME
 from tests.factories import detection
 from tests.keys import head_key
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "head-key-pass"
 
 
