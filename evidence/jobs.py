@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import kuzet
@@ -88,12 +88,15 @@ def _recover(settings: Settings, session: Session) -> None:
         )
 
 
-def _claimable(ids: Sequence[int] | None) -> Any:
-    due = or_(
+def _due() -> Any:
+    return or_(
         Capture.status == CaptureStatus.QUEUED,
         and_(Capture.status == CaptureStatus.RETRYING, Capture.retry_at <= utcnow()),
     )
-    query = select(Capture).where(due)
+
+
+def _claimable(ids: Sequence[int] | None) -> Any:
+    query = select(Capture).where(_due())
     if ids is not None:
         query = query.where(Capture.id.in_(list(ids)))
     return query
@@ -103,20 +106,55 @@ def _claim(
     settings: Settings, db: Database, ids: Sequence[int] | None, limit: int | None = None
 ) -> list[Claimed]:
     """Mark up to ``limit`` due captures running (oldest first) and return them. Only as
-    many as can start now are claimed, so a long queue never outlives its lease."""
+    many as can start now are claimed, so a long queue never outlives its lease.
+
+    Any number of workers may claim at once and none gets a capture another has: on
+    PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED`` (rows another
+    worker holds are passed over, not waited for); everywhere, each is taken by an update
+    that only succeeds while the row is still due."""
     with db.session() as session:
         _recover(settings, session)
-        query = _claimable(ids).options(selectinload(Capture.page).selectinload(Page.source))
-        query = query.order_by(Capture.id)
-        if limit is not None:
-            query = query.limit(limit)
-        claimed = []
-        for cap in session.scalars(query):
-            cap.status = CaptureStatus.RUNNING
-            cap.attempts += 1
-            cap.started_at = utcnow()
-            cap.retry_at = None
-            cap.worker_pid, cap.worker_host = os.getpid(), procs.HOST
+    claimed: list[Claimed] = []
+    with db.session() as session:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        taken: list[int] = []
+        for _ in range(5):  # rows lost to another worker: look again, a few times
+            want = None if limit is None else limit - len(taken)
+            if want == 0:
+                break
+            query = _claimable(ids).order_by(Capture.id).with_only_columns(Capture.id)
+            if want is not None:
+                query = query.limit(want)
+            if postgres:
+                query = query.with_for_update(skip_locked=True)
+            candidates = session.scalars(query).all()
+            if not candidates:
+                break
+            for cap_id in candidates:
+                won = session.execute(
+                    update(Capture)
+                    .where(Capture.id == cap_id, _due())
+                    .values(
+                        status=CaptureStatus.RUNNING,
+                        attempts=Capture.attempts + 1,
+                        started_at=utcnow(),
+                        retry_at=None,
+                        worker_pid=os.getpid(),
+                        worker_host=procs.HOST,
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won == 1:
+                    taken.append(cap_id)
+            if len(taken) == len(candidates) and want is None:
+                break
+        rows = session.scalars(
+            select(Capture)
+            .where(Capture.id.in_(taken))
+            .options(selectinload(Capture.page).selectinload(Page.source))
+            .order_by(Capture.id)
+        ).all()
+        for cap in rows:
             hits = _hits(session, cap)
             passages = tuple(
                 dict.fromkeys(s.get("text", "") for h in hits for s in h["spans"] if s.get("text"))
