@@ -101,7 +101,9 @@ class TsaServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 query = self.rfile.read(int(self.headers["Content-Length"]))
-                with tempfile.TemporaryDirectory() as tmp:
+                # One reply at a time, as a real TSA's serial counter is: concurrent
+                # `openssl ts -reply` runs race on the serial file and one is rejected.
+                with tsa.lock, tempfile.TemporaryDirectory() as tmp:
                     q, r = Path(tmp) / "q.tsq", Path(tmp) / "r.tsr"
                     q.write_bytes(query)
                     subprocess.run(
@@ -121,6 +123,7 @@ class TsaServer:
                 pass
 
         self.requests = 0
+        self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/tsa"
 
