@@ -36,25 +36,49 @@ def scheduler_run(ctx: typer.Context, log_json: JsonLogs = False) -> None:
 
 def worker(
     ctx: typer.Context,
-    kind: Annotated[
-        list[str] | None, typer.Option("--kind", help="crawl and/or recheck (default: both).")
+    kinds_: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[crawl|recheck|capture]...",
+            help="What this worker does (default: crawls and re-checks).",
+        ),
     ] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", hidden=True)] = None,
     once: Annotated[bool, typer.Option("--once", help="Run what is due, then exit.")] = False,
     log_json: JsonLogs = False,
 ) -> None:
-    """A worker: runs the crawls and re-checks the scheduler queued. Run as many as needed;
-    SIGTERM finishes the task under way, then exits."""
+    """A worker: runs the crawls and re-checks the scheduler queued (`kuzet worker crawl`,
+    `kuzet worker recheck`), or captures (`kuzet worker capture`, the same as `kuzet
+    captures work`). Run as many as needed; SIGTERM finishes the work under way first."""
     from kuzet.models import TaskKind
+    from scheduler.ops import setup_logging
     from scheduler.worker import run_worker
 
     c = ctx_of(ctx)
-    try:
-        kinds = [TaskKind(k) for k in kind] if kind else list(TaskKind)
-    except ValueError as exc:
-        raise fail(f"{exc}; kinds are: {', '.join(k.value for k in TaskKind)}") from exc
-    from scheduler.ops import setup_logging
-
+    wanted = [*(kinds_ or []), *(kind or [])]
     setup_logging(log_json)
+    if "capture" in wanted:
+        if len(wanted) > 1:
+            raise fail("a capture worker keeps a browser: run it as a process of its own")
+        import asyncio
+
+        from evidence.jobs import run_captures
+        from evidence.jobs import run_worker as run_capture_worker
+
+        if once:
+            summary = run_captures(c.settings, c.db)
+        else:
+            astop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: astop.set())
+            summary = run_capture_worker(c.settings, c.db, astop)
+        console.print(f"captures: {summary.succeeded} succeeded, {summary.failed} failed")
+        return
+    try:
+        kinds = [TaskKind(k) for k in wanted] if wanted else list(TaskKind)
+    except ValueError as exc:
+        choices = ", ".join([*(k.value for k in TaskKind), "capture"])
+        raise fail(f"{exc}; kinds are: {choices}") from exc
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

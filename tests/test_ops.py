@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -122,7 +123,8 @@ def test_scheduler_process_starts_and_stops_on_sigterm(settings, db) -> None:
         assert s.execute(select(1)).scalar() == 1
 
 
-def test_capture_worker_finishes_its_capture_on_sigterm(settings, db, chromium) -> None:
+@pytest.mark.parametrize("command", [["captures", "work"], ["worker", "capture"]])
+def test_capture_worker_finishes_its_capture_on_sigterm(settings, db, chromium, command) -> None:
     from kuzet.models import Capture, CaptureStatus
     from tests.webserver import WebServer, html
 
@@ -134,7 +136,7 @@ def test_capture_worker_finishes_its_capture_on_sigterm(settings, db, chromium) 
             cap_id = cap.id
         env = {**os.environ, **settings.to_env()}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kuzet", "captures", "work"],
+            [sys.executable, "-m", "kuzet", *command],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
@@ -154,3 +156,13 @@ def test_capture_worker_finishes_its_capture_on_sigterm(settings, db, chromium) 
     assert "1 succeeded" in out
     with db.session() as s:
         assert s.get(Capture, cap_id).status == CaptureStatus.SUCCEEDED
+
+
+def test_worker_kinds(settings, db) -> None:
+    env = settings.to_env()
+    r = CliRunner().invoke(cli, ["worker", "recheck", "--once"], env=env)
+    assert r.exit_code == 0 and "tasks run: 0" in r.output
+    r = CliRunner().invoke(cli, ["worker", "crawl", "capture"], env=env)
+    assert r.exit_code == 1 and "process of its own" in r.output
+    r = CliRunner().invoke(cli, ["worker", "scrape"], env=env)
+    assert r.exit_code == 1 and "crawl, recheck, capture" in r.output
