@@ -38,6 +38,48 @@ def fact_domain(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
+def norm_key(legal_norm: dict[str, object]) -> str:
+    """A legal norm as a comparable key: notices group by (violation type, norm)."""
+    return json.dumps(legal_norm, sort_keys=True, ensure_ascii=False)
+
+
+def missing_evidence(det: Detection) -> str | None:
+    """Why a detection cannot go into a notice yet (Rule 8 requires its screenshot), or
+    None when it can."""
+    cap = det.capture
+    if cap is None:
+        return "no capture"
+    if cap.status != CaptureStatus.SUCCEEDED or cap.artifact("screenshot_full") is None:
+        return f"capture {cap.status.value}: {cap.error}"
+    return None
+
+
+def attach(notice: Notice, by_url: dict[str, NoticeFact], det: Detection) -> NoticeFact | None:
+    """Put ``det`` on the notice's fact for its URL, numbering a new fact after the last;
+    returns the fact when it is new. The detection must have its evidence."""
+    url = det.page.url
+    fact = by_url.get(url)
+    created = None
+    if fact is None:
+        cap = det.capture
+        assert cap is not None
+        shot = cap.artifact("screenshot_full")
+        assert shot is not None
+        fact = created = NoticeFact(
+            position=len(notice.facts) + 1,
+            url=url,
+            domain=fact_domain(url),
+            ip=cap.server_ip or det.page.server_ip,
+            protocol=cap.protocol or det.page.protocol,
+            captured_at=cap.finished_at,
+            screenshot_sha256=shot.sha256,
+        )
+        notice.facts.append(fact)
+        by_url[url] = fact
+    fact.detections.append(det)
+    return created
+
+
 def build_drafts(
     session: Session, *, authority: str, user: User | None = None, actor: str | None = None
 ) -> BuildResult:
@@ -53,14 +95,11 @@ def build_drafts(
     ).all()
     groups: dict[tuple[str, str], list[Detection]] = defaultdict(list)
     for det in detections:
-        cap = det.capture
-        shot = cap.artifact("screenshot_full") if cap else None
-        if cap is None or cap.status != CaptureStatus.SUCCEEDED or shot is None:
-            reason = f"capture {cap.status.value}: {cap.error}" if cap else "no capture"
+        reason = missing_evidence(det)
+        if reason is not None:
             result.skipped.append((det.id, reason))
             continue
-        key = (det.violation_type, json.dumps(det.legal_norm, sort_keys=True, ensure_ascii=False))
-        groups[key].append(det)
+        groups[(det.violation_type, norm_key(det.legal_norm))].append(det)
 
     for (violation_type, _), dets in groups.items():
         first = dets[0]
@@ -74,25 +113,7 @@ def build_drafts(
         session.add(notice)
         by_url: dict[str, NoticeFact] = {}
         for det in dets:
-            url = det.page.url
-            fact = by_url.get(url)
-            if fact is None:
-                cap = det.capture
-                assert cap is not None
-                shot = cap.artifact("screenshot_full")
-                assert shot is not None
-                fact = NoticeFact(
-                    position=len(by_url) + 1,
-                    url=url,
-                    domain=fact_domain(url),
-                    ip=cap.server_ip or det.page.server_ip,
-                    protocol=cap.protocol or det.page.protocol,
-                    captured_at=cap.finished_at,
-                    screenshot_sha256=shot.sha256,
-                )
-                notice.facts.append(fact)
-                by_url[url] = fact
-            fact.detections.append(det)
+            attach(notice, by_url, det)
         session.flush()
         audit.record(
             session,

@@ -3,7 +3,6 @@ locked notice into a new draft. A signed notice is never changed in place."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -13,7 +12,6 @@ from kuzet import audit
 from kuzet.db import utcnow
 from kuzet.models import (
     Capture,
-    CaptureStatus,
     Detection,
     DetectionStatus,
     Notice,
@@ -21,7 +19,7 @@ from kuzet.models import (
     NoticeStatus,
     User,
 )
-from notices.builder import fact_domain
+from notices.builder import attach, missing_evidence, norm_key
 from notices.export import load_notice
 
 
@@ -40,10 +38,6 @@ def _draft(session: Session, notice_id: int) -> Notice:
     return notice
 
 
-def _key(legal_norm: dict[str, object]) -> str:
-    return json.dumps(legal_norm, sort_keys=True, ensure_ascii=False)
-
-
 def candidates(session: Session, notice: Notice) -> list[Detection]:
     """Confirmed detections with evidence, in no notice yet, that fit this notice's
     violation type and legal norm."""
@@ -60,15 +54,8 @@ def candidates(session: Session, notice: Notice) -> list[Detection]:
         )
         .order_by(Detection.id)
     ).all()
-    norm = _key(notice.legal_norm)
-    return [
-        d
-        for d in rows
-        if _key(d.legal_norm) == norm
-        and d.capture is not None
-        and d.capture.status == CaptureStatus.SUCCEEDED
-        and d.capture.artifact("screenshot_full") is not None
-    ]
+    norm = norm_key(notice.legal_norm)
+    return [d for d in rows if norm_key(d.legal_norm) == norm and missing_evidence(d) is None]
 
 
 def _renumber(notice: Notice) -> None:
@@ -123,26 +110,9 @@ def add_detections(
     by_url = {f.url: f for f in notice.facts}
     added = []
     for det_id in detection_ids:
-        det = fitting[det_id]
-        fact = by_url.get(det.page.url)
-        if fact is None:
-            cap = det.capture
-            assert cap is not None
-            shot = cap.artifact("screenshot_full")
-            assert shot is not None
-            fact = NoticeFact(
-                position=len(notice.facts) + 1,
-                url=det.page.url,
-                domain=fact_domain(det.page.url),
-                ip=cap.server_ip or det.page.server_ip,
-                protocol=cap.protocol or det.page.protocol,
-                captured_at=cap.finished_at,
-                screenshot_sha256=shot.sha256,
-            )
-            notice.facts.append(fact)
-            by_url[fact.url] = fact
-            added.append(fact.url)
-        fact.detections.append(det)
+        new = attach(notice, by_url, fitting[det_id])
+        if new is not None:
+            added.append(new.url)
     session.flush()
     audit.record(
         session,
