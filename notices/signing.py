@@ -66,9 +66,6 @@ def sign_notice(
 ) -> Signed:
     """Sign a draft notice; it is locked from then on. ``user``, when given, must be a
     head (or an admin standing in)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
-
     if user is not None and user.role not in (Role.HEAD, Role.ADMIN):
         raise SigningError(f"user {user.username} ({user.role.value}) may not sign notices")
     notice = load_notice(session, notice_id)
@@ -88,16 +85,7 @@ def sign_notice(
     except BaseException:
         notice.status, notice.signer_subject = NoticeStatus.DRAFT, None
         raise
-    meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD,
-        subfilter=fields.SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
-        reason=f"Form 2 notice No. {notice.id}",
-        name=subject,
-    )
-    signed = signers.sign_pdf(
-        IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer
-    ).getvalue()
+    signed = _sign(pdf, signer, f"Form 2 notice No. {notice.id}")
     stored = store.put(signed)  # durable before the row that names it commits
 
     now = utcnow()
@@ -124,20 +112,24 @@ def sign_notice(
 
 def sign_pdf(pdf: bytes, *, p12: bytes, password: str | None, reason: str) -> tuple[bytes, str]:
     """Sign any PDF of ours (Form 1) the same way; returns (signed PDF, signer subject)."""
+    signer = _load_key(p12, password)
+    return _sign(pdf, signer, reason), signer.signing_cert.subject.human_friendly
+
+
+def _sign(pdf: bytes, signer: Any, reason: str) -> bytes:
+    """A PAdES baseline (B-B) signature over the whole file, in our signature field."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    signer = _load_key(p12, password)
-    subject = signer.signing_cert.subject.human_friendly
     meta = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
         reason=reason,
-        name=subject,
+        name=signer.signing_cert.subject.human_friendly,
     )
     out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer)
-    return out.getvalue(), subject
+    return out.getvalue()
 
 
 def mark_sent(
