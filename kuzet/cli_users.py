@@ -154,32 +154,16 @@ def users_inactive(
     (Rule 6: such accounts are reviewed and closed)."""
     from datetime import timedelta
 
-    from sqlalchemy import func
-
     from kuzet.db import utcnow
-    from kuzet.models import AuditEvent
+    from kuzet.users import inactive_users
 
     c = _ctx(ctx)
-    cutoff = utcnow() - timedelta(days=days)
     table = Table("username", "role", "full name", "last activity (UTC)")
-    found = 0
     with c.db.session() as session:
-        last_action = dict(
-            session.execute(
-                select(AuditEvent.user_id, func.max(AuditEvent.at))
-                .where(AuditEvent.user_id.is_not(None))
-                .group_by(AuditEvent.user_id)
-            ).all()
-        )
-        for u in session.scalars(
-            select(User).where(User.is_active.is_(True)).order_by(User.username)
-        ):
-            seen = [d for d in (u.last_login_at, last_action.get(u.id)) if d is not None]
-            last = max(seen) if seen else None
-            if (last or u.created_at) < cutoff:
-                found += 1
-                table.add_row(
-                    u.username, u.role.value, u.full_name, last.isoformat() if last else "never"
-                )
+        found = inactive_users(session, utcnow() - timedelta(days=days))
+        for u, last in found:
+            table.add_row(
+                u.username, u.role.value, u.full_name, last.isoformat() if last else "never"
+            )
     console.print(table)
-    console.print(t("cli.inactive", c.lang, n=found, days=days), highlight=False)
+    console.print(t("cli.inactive", c.lang, n=len(found), days=days), highlight=False)

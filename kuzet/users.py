@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kuzet import audit
 from kuzet.db import utcnow
-from kuzet.models import Role, User
+from kuzet.models import AuditEvent, Role, User
 
 _hasher = PasswordHasher()
 # Verifying against this keeps unknown usernames as slow as wrong passwords.
@@ -73,3 +75,22 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def inactive_users(session: Session, cutoff: datetime) -> list[tuple[User, datetime | None]]:
+    """Active accounts with no sign of activity (a sign-in or any logged action) since
+    ``cutoff``, with their last activity, if any (Rule 6)."""
+    last_action = dict(
+        session.execute(
+            select(AuditEvent.user_id, func.max(AuditEvent.at))
+            .where(AuditEvent.user_id.is_not(None))
+            .group_by(AuditEvent.user_id)
+        ).all()
+    )
+    out = []
+    for u in session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username)):
+        seen = [d for d in (u.last_login_at, last_action.get(u.id)) if d is not None]
+        last = max(seen) if seen else None
+        if (last or u.created_at) < cutoff:
+            out.append((u, last))
+    return out

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from kuzet.config import Settings
 from kuzet.db import Database
 from kuzet.i18n import localized, t
-from kuzet.models import Alert, AuditEvent, Detection, Notice, User
+from kuzet.models import Alert, Detection, Notice
+from kuzet.users import inactive_users
 from notices import form1
 
 logger = logging.getLogger(__name__)
@@ -133,20 +134,10 @@ def reminders(settings: Settings, db: Database, now: datetime) -> list[str]:
 
 
 def _inactive(s: Session, now: datetime) -> list[str]:
-    cutoff = now - INACTIVE_AFTER
-    last_action = dict(
-        s.execute(
-            select(AuditEvent.user_id, func.max(AuditEvent.at))
-            .where(AuditEvent.user_id.is_not(None))
-            .group_by(AuditEvent.user_id)
-        ).all()
-    )
-    out = []
-    for u in s.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username)):
-        seen = [d for d in (u.last_login_at, last_action.get(u.id)) if d is not None]
-        if (max(seen) if seen else u.created_at) < cutoff:
-            out.append(f"{u.username} ({u.role.value}) {u.full_name}".strip())
-    return out
+    return [
+        f"{u.username} ({u.role.value}) {u.full_name}".strip()
+        for u, _ in inactive_users(s, now - INACTIVE_AFTER)
+    ]
 
 
 # ---------------------------------------------------------------------- delivery
