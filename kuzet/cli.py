@@ -243,22 +243,7 @@ def _capture_flagged(c: Ctx, run_ids: list[int]) -> None:
 def captures_work(ctx: typer.Context) -> None:
     """The capture worker: keep one browser and capture queued pages as they arrive, until
     stopped (Ctrl-C or SIGTERM). Run one per machine that captures."""
-    import asyncio
-    import signal
-
-    from evidence.jobs import run_worker
-
-    c = _ctx(ctx)
-    # SIGTERM or Ctrl-C: take no new capture, finish the ones under way, then exit.
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    console.print(f"capture worker: {c.settings.capture_concurrency} at a time; Ctrl-C stops")
-    summary = run_worker(c.settings, c.db, stop)
-    console.print(
-        f"capture worker stopped: {summary.succeeded} succeeded, {summary.failed} failed",
-        highlight=False,
-    )
+    cli_ops.capture_worker(_ctx(ctx))
 
 
 @captures_app.command("run")

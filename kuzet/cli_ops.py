@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kuzet.cli_common import console, ctx_of, fail
+from kuzet.cli_common import Ctx, console, ctx_of, fail
 
 scheduler_app = typer.Typer(help="The scheduler (exactly one process).", no_args_is_help=True)
 
@@ -60,19 +60,13 @@ def worker(
     if "capture" in wanted:
         if len(wanted) > 1:
             raise fail("a capture worker keeps a browser: run it as a process of its own")
-        import asyncio
-
-        from evidence.jobs import run_captures
-        from evidence.jobs import run_worker as run_capture_worker
-
         if once:
+            from evidence.jobs import run_captures
+
             summary = run_captures(c.settings, c.db)
+            console.print(f"captures: {summary.succeeded} succeeded, {summary.failed} failed")
         else:
-            astop = asyncio.Event()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: astop.set())
-            summary = run_capture_worker(c.settings, c.db, astop)
-        console.print(f"captures: {summary.succeeded} succeeded, {summary.failed} failed")
+            capture_worker(c)
         return
     try:
         kinds = [TaskKind(k) for k in wanted] if wanted else list(TaskKind)
@@ -84,6 +78,24 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     n = run_worker(c.settings, c.db, kinds=kinds, stop=stop, until_idle=once)
     console.print(f"tasks run: {n}")
+
+
+def capture_worker(c: Ctx) -> None:
+    """The capture worker (`kuzet worker capture`, `kuzet captures work`): one browser,
+    until SIGTERM or Ctrl-C, which take no new capture and finish those under way."""
+    import asyncio
+
+    from evidence.jobs import run_worker as run_capture_worker
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"capture worker: {c.settings.capture_concurrency} at a time; Ctrl-C stops")
+    summary = run_capture_worker(c.settings, c.db, stop)
+    console.print(
+        f"capture worker stopped: {summary.succeeded} succeeded, {summary.failed} failed",
+        highlight=False,
+    )
 
 
 def status(ctx: typer.Context) -> None:

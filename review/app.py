@@ -39,7 +39,7 @@ from notices.builder import build_drafts
 from notices.export import ExportError, render_notice
 from notices.signing import SigningError, mark_sent, sign_notice
 from review import auth
-from review.auth import DB, LoginRequired
+from review.auth import DB, LANG_COOKIE, LoginRequired, lang_of
 from review.decisions import DecisionError, decide
 from review.security import (
     CSRF_FIELD,
@@ -108,7 +108,6 @@ class QueueFilters:
         return urlencode({k: v for k, v in asdict(self).items() if v})
 
 
-LANG_COOKIE = "kuzet_lang"
 SESSION_MAX_AGE = 8 * 3600
 # Evidence files downloaded as they were stored, with the extension their format has.
 _DOWNLOADS = {
@@ -118,11 +117,6 @@ _DOWNLOADS = {
     "timestamp": ".tsr",
     "pdf": ".pdf",
 }
-
-
-def lang_of(request: Request) -> str:
-    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
-    return lang if lang in LANGUAGES else request.app.state.settings.language
 
 
 Reader = Annotated[User, Depends(auth.Allow(auth.READERS))]

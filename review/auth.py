@@ -24,6 +24,7 @@ from kuzet.i18n import t
 from kuzet.models import AuditEvent, Role, User, WebSession
 
 COOKIE = "kuzet_sid"
+LANG_COOKIE = "kuzet_lang"
 MAX_AGE = timedelta(hours=8)  # a working day, then log in again
 IDLE = timedelta(minutes=30)
 _TOUCH = timedelta(minutes=1)  # last_seen_at is written at most this often
@@ -53,6 +54,12 @@ DB = Annotated[Session, Depends(get_session)]
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def lang_of(request: Request) -> str:
+    """The reader's language: ?lang=, else their cookie, else the installation's."""
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return lang if lang in LANGUAGES else request.app.state.settings.language
 
 
 def client_ip(request: Request) -> str:
@@ -136,7 +143,5 @@ class Allow:
         if user is None:
             raise LoginRequired()
         if user.role not in self.roles:
-            lang = request.query_params.get("lang") or request.cookies.get("kuzet_lang")
-            lang = lang if lang in LANGUAGES else request.app.state.settings.language
-            raise HTTPException(status_code=403, detail=t("error.forbidden", lang))
+            raise HTTPException(status_code=403, detail=t("error.forbidden", lang_of(request)))
         return user
