@@ -222,15 +222,12 @@ def doctor(settings: Settings, db: Database, *, full: bool = False) -> list[Chec
 
 
 def _migrations(db: Database) -> Check:
-    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from kuzet.db import MIGRATIONS_DIR
+    from kuzet.db import alembic_config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with db.engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return Check("database", current == head, f"schema {current}, newest {head}")
