@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
@@ -18,12 +20,9 @@ from review.app import create_app
 from tests.factories import detection, officer
 
 
-@pytest.fixture
-def live_ui(settings, db):
-    store = LocalArtifactStore(settings.evidence_dir)
-    with db.session() as s:
-        officer(s)
-        det_id = detection(s, store, "http://127.0.0.1:9/casino").id
+@contextmanager
+def served(settings, db) -> Iterator[str]:
+    """The review UI on a real loopback port (uvicorn in a thread); its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -33,9 +32,21 @@ def live_ui(settings, db):
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", det_id
-    server.should_exit = True
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture
+def live_ui(settings, db):
+    store = LocalArtifactStore(settings.evidence_dir)
+    with db.session() as s:
+        officer(s)
+        det_id = detection(s, store, "http://127.0.0.1:9/casino").id
+    with served(settings, db) as base:
+        yield base, det_id
 
 
 def test_officer_rejects_only_with_a_reason(live_ui, db, chromium, tmp_path) -> None:
@@ -90,18 +101,8 @@ def live_flow(settings, db):
                 s, store, "http://127.0.0.1:9/shop", vtype="drug_sales", rule_id="drugs.shop.ru"
             ).id,
         ]
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ids
-    server.should_exit = True
-    thread.join(5)
+    with served(settings, db) as base:
+        yield base, ids
 
 
 def test_review_to_signed_notice_in_the_browser(
