@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from crawler.extract import understand
@@ -107,9 +107,11 @@ class Analyzer:
             query = select(Page).where(Page.analysis_status == AnalysisStatus.PENDING)
             if run_ids is not None:
                 query = query.where(Page.crawl_run_id.in_(list(run_ids)))
-            pages = session.scalars(
-                query.options(selectinload(Page.body)).order_by(Page.id).limit(self.batch_size)
-            ).all()
+            query = query.options(selectinload(Page.body)).order_by(Page.id).limit(self.batch_size)
+            if session.get_bind().dialect.name == "postgresql":
+                # Analysers on many hosts: each takes pages the others have not locked.
+                query = query.with_for_update(of=Page, skip_locked=True)
+            pages = [p for p in session.scalars(query).all() if self._take(session, p)]
             read = [(page, self._read(page, summary)) for page in pages]
             ready = [(page, doc) for page, doc in read if doc is not None]
             # The whole batch through the rules at once: one scan per scope.
@@ -117,6 +119,19 @@ class Analyzer:
             for (page, _), hits in zip(ready, results, strict=True):
                 self._record(session, page, hits, summary)
         return summary
+
+    @staticmethod
+    def _take(session: Session, page: Page) -> bool:
+        """Whether this analyser gets the page: a conditional update, so that two
+        analysers (SQLite has no row locks) never both record detections for it."""
+        won = session.execute(
+            update(Page)
+            .where(Page.id == page.id, Page.analysis_status == AnalysisStatus.PENDING)
+            .values(analysis_status=AnalysisStatus.DONE)  # final: set again below, same transaction
+        ).rowcount
+        if won != 1:
+            session.expunge(page)
+        return won == 1
 
     def _read(self, page: Page, summary: AnalysisSummary) -> Document | None:
         """Extract a stored page's text (kept on the page); None if it cannot be read."""

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import threading
 import zlib
 
+import pytest
 from sqlalchemy import select
 
 from kuzet.models import (
@@ -145,3 +147,41 @@ def test_a_broken_reload_keeps_the_previous_rules(settings, db, tmp_path) -> Non
     assert analyzer.reload_if_changed() is True
     assert analyzer.reload_error is None
     assert not any(r.violation_type == "drug_sales" for r in analyzer.ruleset.rules)
+
+
+@pytest.mark.both_databases
+def test_concurrent_analysers_record_each_page_once(settings, db) -> None:
+    # Analysers on several hosts drain the same table: each flagged page gets one set of
+    # detections and one capture, however their batches interleave.
+    with db.session() as s:
+        sid, rid = seed_run(s)
+        for i in range(40):
+            add_page(s, sid, rid, f"http://127.0.0.1:1/{i}", CASINO if i % 2 else NEWS)
+    rules = load_rules(settings.rules_dir)
+    barrier = threading.Barrier(3)
+    totals: list[int] = []
+    errors: list[BaseException] = []
+
+    def analyse() -> None:
+        analyser = Analyzer(db, rules, batch_size=4)
+        barrier.wait()
+        try:
+            totals.append(analyser.drain().pages)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=analyse) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert sum(totals) == 40  # every page read by exactly one analyser
+    with db.session() as s:
+        captures = s.scalars(select(Capture.page_id)).all()
+        assert len(captures) == 20 and len(set(captures)) == 20
+        ru = s.scalars(
+            select(Detection.page_id).where(Detection.rule_id == "gambling.casino-promo.ru")
+        ).all()
+        assert len(ru) == 20 and len(set(ru)) == 20
+        assert set(s.scalars(select(Page.analysis_status))) == {AnalysisStatus.DONE}
