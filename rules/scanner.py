@@ -199,6 +199,19 @@ class LiteralScanner(ABC):
         return a, b
 
 
+# How many letters of a phrase's second word its anchor keeps (see HyperscanScanner).
+_ANCHOR_NEXT = 3
+
+
+def _anchor(literal: bytes) -> bytes:
+    """A literal's anchor: itself, or for a phrase, up to ``_ANCHOR_NEXT`` bytes into its
+    second word."""
+    space = literal.find(b" ")
+    if space == -1:
+        return literal
+    return literal[: space + 1 + _ANCHOR_NEXT]
+
+
 class HyperscanScanner(LiteralScanner):
     """All literals in one Hyperscan database (literal mode); the slow-fold signs in a
     small regex database of their own, and letter runs by :func:`normalize.letter_run_ends`.
@@ -209,17 +222,27 @@ class HyperscanScanner(LiteralScanner):
     def __init__(self, literals: Sequence[bytes]) -> None:
         super().__init__(literals)
         assert hyperscan is not None
+        # Phrases are looked for by an anchor: the phrase up to the first few letters of
+        # its second word. Hyperscan filters on a literal's last bytes; a phrase's last
+        # bytes are the end of an everyday word, which passes the filter all over a page,
+        # while an anchor's include the space between words. Anchors scan 2-3 times
+        # faster; each anchor hit (rare: a whole first word and the next word's start)
+        # is then checked against its phrases in place.
+        anchors: dict[bytes, list[int]] = {}
+        for i, lit in enumerate(self.literals):
+            anchors.setdefault(_anchor(lit), []).append(i)
+        self._anchors = list(anchors)
+        self._phrases = [[(i, self.literals[i]) for i in ids] for ids in anchors.values()]
         # Pure literals (Hyperscan's literal compiler: same scan speed, half the build
-        # time), in two databases: ASCII ones (Latin spellings, most of the literals)
-        # and the rest. Mixed, the many Latin literals crowd the filter the Cyrillic ones
-        # pass through, and Cyrillic text is confirmed against more of them; apart, the
-        # ASCII database skims Cyrillic text, and the two scans cost less than one.
+        # time), in two databases: ASCII ones and the rest. Mixed, Latin literals crowd
+        # the filter the Cyrillic ones pass through; apart, the ASCII database skims
+        # Cyrillic text, and the two scans cost less than one.
         self._dbs: list[tuple[hyperscan.Database, hyperscan.Scratch, list[int]]] = []
         groups: dict[bool, list[int]] = {}
-        for i, lit in enumerate(self.literals):
-            groups.setdefault(lit.isascii(), []).append(i)
+        for j, anchor in enumerate(self._anchors):
+            groups.setdefault(anchor.isascii(), []).append(j)
         for _ascii, ids in sorted(groups.items()):
-            db = self._compile([b" " + self.literals[i] for i in ids], [0] * len(ids), literal=True)
+            db = self._compile([b" " + self._anchors[j] for j in ids], [0] * len(ids), literal=True)
             assert db is not None
             self._dbs.append((db, hyperscan.Scratch(db), ids))
         # The other signs: three small regexes, fast on their own (slow mixed with literals).
@@ -249,12 +272,19 @@ class HyperscanScanner(LiteralScanner):
         if not data:
             return hits, sign_ends
         spaced = b" " + data
+        phrases = self._phrases
+        anchors = self._anchors
+        startswith = data.startswith
         for db, scratch, ids in self._dbs:
 
             def on_match(
                 pid: int, _start: int, end: int, _flags: int, _ctx: object, ids: list[int] = ids
             ) -> None:
-                hits.append((ids[pid], end - 1))  # less the leading space
+                j = ids[pid]
+                start = end - 1 - len(anchors[j])  # less the leading space
+                for i, lit in phrases[j]:
+                    if startswith(lit, start):
+                        hits.append((i, start + len(lit)))
 
             db.scan(spaced, match_event_handler=on_match, scratch=scratch)
         if signs:

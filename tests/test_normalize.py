@@ -168,3 +168,30 @@ def test_frequent_characters_outside_the_alphabets_fold_like_the_rest() -> None:
     m = KeywordMatcher(["әдемі"])
     text = "Ə Д Е М І ❤️"
     assert [text[x.start : x.end] for x in m.find(text)] == ["Ə Д Е М І"]
+
+
+def test_both_scanners_find_the_same_phrases_including_ones_sharing_an_anchor() -> None:
+    # Hyperscan looks for a phrase by its start ("онлайн каз") and checks the rest in
+    # place; phrases that share that start, phrases ending the text and a phrase cut
+    # off by the end of the text must come out as the exhaustive automaton finds them.
+    lines = (CORPORA / "kaznerd_kk.txt").read_text(encoding="utf-8").splitlines()[:400]
+    words = sorted({w.lower() for line in lines for w in line.split() if w.isalpha()})
+    phrases = [f"{a} {b}" for a, b in zip(words[::7], words[3::7], strict=False)]
+    keywords = [*phrases, "онлайн казино", "онлайн казахша", "онлайн ка", "в казино", "в ка"]
+    planted = " ".join(
+        [
+            *lines[:50],
+            "Онлайн казино, онлайн казахша, онлайн кафе.",
+            *phrases[:20],
+            "онлайн каз",
+            phrases[20],
+        ]
+    )
+    found = {}
+    for scanner in ("hyperscan", "aho-corasick"):
+        m = KeywordMatcher(keywords, scanner=scanner)
+        found[scanner] = sorted((x.start, x.end, x.term) for x in m.find(planted))
+    assert found["hyperscan"] == found["aho-corasick"]
+    terms = {term for _, _, term in found["hyperscan"]}
+    assert {"онлайн казино", "онлайн казахша", *phrases[:21]} <= terms
+    assert "онлайн ка" not in terms  # "ка" + "зино" is no word form of "ка"
