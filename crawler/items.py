@@ -31,6 +31,12 @@ class PageItem:
     links: list[tuple[str, int]] = field(default_factory=list)  # (url, depth) discovered
     # False for a 304 or a robots.txt refusal: no page row, only the frontier entry is done.
     store_page: bool = True
+    # Distributed crawls: the lease on the request that fetched it, let go once stored.
+    lease: str | None = None
     # Filled by the store pipeline.
     page_id: int | None = None
     is_new: bool = False
+
+
+# Signal sent by the store pipeline with ``items=[...]`` once their batch is committed.
+pages_stored = object()

@@ -62,7 +62,12 @@ def _finish_run(crawler: Crawler, run_id: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.run")
-    parser.add_argument("run_ids", type=int, nargs="+")
+    parser.add_argument("run_ids", type=int, nargs="*")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="be a crawl worker of the shared Redis queue (KUZET_REDIS_URL) until stopped",
+    )
     parser.add_argument("--resume", action="store_true", help="continue runs from their frontier")
     parser.add_argument("--log-file")
     parser.add_argument("--log-level", default="INFO")
@@ -82,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     for pair in args.set:
         name, _, value = pair.partition("=")
         settings.set(name, value, priority="cmdline")
+    if args.distributed:
+        return _distributed(settings)
+    if not args.run_ids:
+        parser.error("name the crawl runs, or --distributed")
     db = Database(settings.get("KUZET_DATABASE_URL"), migrate=False)
     specs = []
     with db.session() as session:
@@ -97,6 +106,22 @@ def main(argv: list[str] | None = None) -> int:
         crawler = process.create_crawler(spidercls)
         _finish_run(crawler, run_id)
         process.crawl(crawler, source_id=source_id, crawl_run_id=run_id, resume=args.resume)
+    process.start()
+    return 0
+
+
+def _distributed(settings: Any) -> int:
+    from crawler.distributed import scrapy_settings
+    from crawler.spiders.distributed import DistributedSpider
+
+    url = settings.get("KUZET_REDIS_URL")
+    if not url:
+        print("KUZET_REDIS_URL is not set", file=sys.stderr)
+        return 2
+    for name, value in scrapy_settings(url).items():
+        settings.set(name, value, priority="cmdline")
+    process = CrawlerProcess(settings)
+    process.crawl(DistributedSpider)
     process.start()
     return 0
 

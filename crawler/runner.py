@@ -86,6 +86,7 @@ def interrupted_runs(db: Database) -> list[int]:
         runs = s.scalars(
             select(CrawlRun).where(
                 CrawlRun.status != CrawlStatus.SUCCEEDED,
+                CrawlRun.distributed.is_(False),  # the crawl workers carry those on
                 select(FrontierEntry.id)
                 .where(
                     FrontierEntry.crawl_run_id == CrawlRun.id,

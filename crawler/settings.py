@@ -64,6 +64,8 @@ KUZET_DATABASE_URL = os.environ.get("KUZET_DATABASE_URL", "")
 KUZET_RULES_DIR = os.environ.get("KUZET_RULES_DIR", "")
 KUZET_HOME = os.environ.get("KUZET_HOME", "")
 KUZET_PROXY = os.environ.get("KUZET_PROXY", "")
+KUZET_REDIS_URL = os.environ.get("KUZET_REDIS_URL", "")
+KUZET_CRAWL_WORKER_TTL_S = int(os.environ.get("KUZET_CRAWL_WORKER_TTL_S", "30"))
 KUZET_CHROMIUM = os.environ.get("KUZET_CHROMIUM", "/usr/lib/chromium/chromium")
 
 LOG_LEVEL = "INFO"

@@ -68,6 +68,19 @@ def worker(
         else:
             capture_worker(c)
         return
+    if c.settings.redis_url and "crawl" in wanted:
+        # Distributed: a long-lived crawl worker on the shared Redis queue.
+        if len(wanted) > 1 or once:
+            raise fail("with KUZET_REDIS_URL, `kuzet worker crawl` runs alone and until stopped")
+        from scheduler.worker import run_crawl_worker
+
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        console.print("crawl worker on the shared Redis queue; Ctrl-C stops")
+        raise typer.Exit(run_crawl_worker(c.settings, c.db, stop))
+    if c.settings.redis_url and not wanted:
+        wanted = [TaskKind.RECHECK.value]  # crawls go through Redis, not through tasks
     try:
         kinds = [TaskKind(k) for k in wanted] if wanted else list(TaskKind)
     except ValueError as exc:

@@ -52,6 +52,11 @@ class Settings:
     alert_to: tuple[str, ...] = ()
     alert_webhook: str | None = None
     alert_digest_min: int = 0  # 0: each alert at once; N: one message every N minutes
+    # Distributed crawling: the Redis server holding the shared request queue and
+    # duplicate filter (redis://host:6379/0). Unset: each crawl runs in one process.
+    redis_url: str | None = None
+    # A crawl worker silent this long is taken for dead; its requests are crawled again.
+    crawl_worker_ttl_s: int = 30
 
     @property
     def evidence_dir(self) -> Path:
@@ -113,6 +118,8 @@ class Settings:
             alert_to=_list(env.get("KUZET_ALERT_TO", "")),
             alert_webhook=env.get("KUZET_ALERT_WEBHOOK") or None,
             alert_digest_min=int(env.get("KUZET_ALERT_DIGEST_MIN", "0")),
+            redis_url=env.get("KUZET_REDIS_URL") or None,
+            crawl_worker_ttl_s=int(env.get("KUZET_CRAWL_WORKER_TTL_S", "30")),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -141,4 +148,6 @@ class Settings:
             "KUZET_ALERT_TO": ",".join(self.alert_to),
             "KUZET_ALERT_WEBHOOK": self.alert_webhook or "",
             "KUZET_ALERT_DIGEST_MIN": str(self.alert_digest_min),
+            "KUZET_REDIS_URL": self.redis_url or "",
+            "KUZET_CRAWL_WORKER_TTL_S": str(self.crawl_worker_ttl_s),
         }

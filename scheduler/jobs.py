@@ -51,9 +51,20 @@ def ctx() -> Context:
 
 def enqueue_crawl(source_id: int) -> int | None:
     """A crawl task for the source, unless one is still queued or running (a source never
-    runs twice at once: the overlapping run is skipped and logged)."""
+    runs twice at once: the overlapping run is skipped and logged). With Redis configured,
+    a distributed run whose start URL is pushed to the crawl workers; returns its id."""
     c = ctx()
     now = c.clock()
+    if c.settings.redis_url:
+        # Distributed crawling: the start URL goes straight to the shared Redis queue.
+        from crawler.distributed import start_runs
+
+        with c.db.session() as s:
+            source = s.get(Source, source_id)
+            if source is None or not source.enabled:
+                return None
+        runs = start_runs(c.db, c.settings.redis_url, [source_id])
+        return runs[0] if runs else None
     with c.db.session() as s:
         source = s.get(Source, source_id)
         if source is None or not source.enabled:

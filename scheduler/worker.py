@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -129,3 +130,49 @@ def run_worker(
         run_task(settings, db, task, now)
         done += 1
     return done
+
+
+def run_crawl_worker(
+    settings: Settings, db: Database, stop: threading.Event, *, poll_s: float = 0.5
+) -> int:
+    """A distributed crawl worker (``kuzet worker crawl`` with ``KUZET_REDIS_URL``): a Scrapy
+    process on the shared Redis queue, and beside it an analyser of stored pages (many
+    analysers never take the same page). Runs until ``stop``; returns the crawl process's
+    exit code."""
+    import subprocess
+    import sys
+
+    from rules.analyze import Analyzer
+    from rules.loader import load_rules
+
+    analyser = Analyzer(db, load_rules(settings.rules_dir), rules_dir=settings.rules_dir)
+    log_dir = settings.home / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"crawl-worker-{procs.HOST}-{os.getpid()}.log"
+    env = {**os.environ, **settings.to_env(), "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "crawler.run", "--distributed", "--log-file", str(log_file)],
+        env=env,
+    )
+    logger.info(
+        "Crawl worker started (pid %(pid)s, log %(log)s)", {"pid": crawl.pid, "log": log_file}
+    )
+    try:
+        while not stop.is_set() and crawl.poll() is None:
+            if not analyser.run_once().pages:
+                stop.wait(poll_s)
+    finally:
+        if crawl.poll() is None:
+            crawl.terminate()  # Scrapy finishes what is under way, and puts back the rest
+            try:
+                crawl.wait(60)
+            except subprocess.TimeoutExpired:
+                crawl.kill()
+                crawl.wait()
+        analyser.drain()  # pages stored in the last moments
+    if crawl.returncode in (0, -signal.SIGTERM):
+        return 0
+    logger.error(
+        "Crawl process exited with %(rc)s; see %(log)s", {"rc": crawl.returncode, "log": log_file}
+    )
+    return crawl.returncode

@@ -51,6 +51,15 @@ def postgres() -> Iterator[object]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[object]:
+    from tests.redisserver import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")

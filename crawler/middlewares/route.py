@@ -9,6 +9,8 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 
+from crawler.runs import source_spider
+
 
 class SourceRouteMiddleware:
     def __init__(self, crawler: Crawler) -> None:
@@ -19,7 +21,7 @@ class SourceRouteMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> Any:
-        spider = self.crawler.spider
+        spider = source_spider(self.crawler, request.meta.get("kuzet_run"))
         if getattr(spider, "rendered", False):
             # The browser context carries the proxy and the login profile.
             request.meta.setdefault("playwright", True)

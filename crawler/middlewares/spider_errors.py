@@ -33,21 +33,24 @@ class SpiderErrorsMiddleware:
         make_item = getattr(self.crawler.spider, "item", None)
         if make_item is None:
             return None
-        logger.error(
-            "Could not parse %(url)s: %(error)r",
-            {"url": response.url, "error": exception},
-            exc_info=exception,
-        )
         self.crawler.stats.inc_value("kuzet/pages/parse_error")
-        url = response.meta.get("redirect_urls", [response.url])[0]
-        return [
-            make_item(
-                url,
-                fetch_status=FetchStatus.FAILED.value,
-                final_url=response.url,
-                http_status=response.status,
-                error=f"parse error: {type(exception).__name__}: {exception}",
-                server_ip=str(response.ip_address) if response.ip_address else None,
-                protocol=response.protocol,
-            )
-        ]
+        return [failed_item(make_item, response, exception)]
+
+
+def failed_item(make_item: Any, response: Response, exception: Exception) -> Any:
+    """The failed-fetch item for a response whose callback raised (logged here)."""
+    logger.error(
+        "Could not parse %(url)s: %(error)r",
+        {"url": response.url, "error": exception},
+        exc_info=exception,
+    )
+    url = response.meta.get("redirect_urls", [response.url])[0]
+    return make_item(
+        url,
+        fetch_status=FetchStatus.FAILED.value,
+        final_url=response.url,
+        http_status=response.status,
+        error=f"parse error: {type(exception).__name__}: {exception}",
+        server_ip=str(response.ip_address) if response.ip_address else None,
+        protocol=response.protocol,
+    )

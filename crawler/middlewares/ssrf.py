@@ -16,10 +16,12 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy import Request, Spider
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+
+from crawler.runs import source_spider
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ class SSRFGuardMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SSRFGuardMiddleware:
         return cls(crawler)
 
-    def _allowed(self, spider: Spider | None) -> bool:
+    def _allowed(self, request: Request) -> bool:
+        spider = source_spider(self.crawler, request.meta.get("kuzet_run"))
         return bool(getattr(spider, "allow_private", False))
 
     async def _resolve(self, host: str) -> list[str]:
@@ -67,11 +70,7 @@ class SSRFGuardMiddleware:
     def process_request(self, request: Request) -> Any:
         # Synchronous on the hot path (IP literals, hosts already resolved): an async method
         # would cost every request a task. Only a host seen for the first time is awaited.
-        if (
-            self._allowed(self.crawler.spider)
-            or request.meta.get("proxy")
-            or _browser_proxied(request)
-        ):
+        if self._allowed(request) or request.meta.get("proxy") or _browser_proxied(request):
             return None  # a proxy connects for us; its own policy applies
         host = urlsplit(request.url).hostname or ""
         try:
@@ -93,11 +92,7 @@ class SSRFGuardMiddleware:
                 raise BlockedRequest(f"blocked: {host} is a non-public address ({ip})")
 
     def process_response(self, request: Request, response: Response) -> Any:
-        if (
-            self._allowed(self.crawler.spider)
-            or request.meta.get("proxy")
-            or _browser_proxied(request)
-        ):
+        if self._allowed(request) or request.meta.get("proxy") or _browser_proxied(request):
             return response
         ip = response.ip_address
         if ip is not None and not is_public(str(ip)):

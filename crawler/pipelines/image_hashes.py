@@ -33,6 +33,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http.request import NO_CALLBACK
 
 from crawler.items import PageItem
+from crawler.runs import source_spider
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +110,10 @@ class ImageHashPipeline:
         sources = image_sources(item, self.max_images)
         if not sources:
             return item
-        item.meta["images"] = [await self._hash(src) for src in sources]
+        item.meta["images"] = [await self._hash(src, item.crawl_run_id) for src in sources]
         return item
 
-    async def _hash(self, src: str) -> dict[str, str]:
+    async def _hash(self, src: str, run_id: int) -> dict[str, str]:
         stats = self.crawler.stats
         cached = self._cache.get(src)
         if cached is not None:
@@ -120,7 +121,7 @@ class ImageHashPipeline:
             stats.inc_value("kuzet/images/cached")
             return cached
         try:
-            response = await self.crawler.engine.download_async(self._request(src))
+            response = await self.crawler.engine.download_async(self._request(src, run_id))
             if response.status != 200:
                 raise ValueError(f"HTTP {response.status}")
             result = {"src": src, "phash": phash_of(response.body)}
@@ -134,15 +135,16 @@ class ImageHashPipeline:
             self._cache.popitem(last=False)
         return result
 
-    def _request(self, src: str) -> Request:
+    def _request(self, src: str, run_id: int) -> Request:
         meta: dict[str, Any] = {
+            "kuzet_run": run_id,
             # Images are fetched over HTTP even for browser-rendered sources (a browser
             # would hand back a page around the image), through the source's proxy.
             "playwright": False,
             "download_maxsize": self.max_bytes,
             "handle_httpstatus_all": True,
         }
-        spider = self.crawler.spider
+        spider = source_spider(self.crawler, run_id)
         proxy = getattr(spider, "proxy", None)
         if proxy:
             meta["proxy"] = proxy

@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 from sqlalchemy import insert, select, tuple_, update
 
 from crawler.database import database_for
-from crawler.items import PageItem
+from crawler.items import PageItem, pages_stored
 from kuzet.db import insert_ignore
 from kuzet.models import (
     AnalysisStatus,
@@ -156,6 +156,7 @@ class StorePagePipeline:
                 for item, index in repeats:
                     item.page_id, item.is_new = new_rows[index][0].page_id, False
             self._update_frontier(session, items)
+        self.crawler.signals.send_catch_log(signal=pages_stored, items=items)
         spent = time.perf_counter() - started
         self.crawler.stats.inc_value("kuzet/store/ms", int(spent * 1000))
         logger.debug("Stored a batch of %(n)d items", {"n": len(items)})

@@ -62,6 +62,8 @@ class CrawlRun(Base):
     # The crawl process currently working on this run (to tell a live run from a dead one).
     pid: Mapped[int | None]
     host: Mapped[str | None] = mapped_column(String(200))
+    # Crawled by the shared crawl workers through Redis (no single process owns it).
+    distributed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     source: Mapped[Source] = relationship()
 

@@ -1,0 +1,195 @@
+"""Scale benchmark: pages/min of 1 vs 2 distributed crawl workers, captures/min of 1 vs 2
+capture workers, and the database's rows/s, in one run, all on loopback: PostgreSQL and
+Redis started here, a local site of tree-linked news pages (one in 20 flagged).
+
+    python -m bench.scale [--pages 600]
+
+The crawl workers keep the per-site politeness they have alone (AutoThrottle is per
+process), so two workers put about twice the load on one site: the figure says what the
+queue scales to, not what a site should take.
+
+Last line: {"pages_per_min_1", "pages_per_min_2", "captures_per_min_1", "captures_per_min_2",
+"db_rows_per_s_1", "db_rows_per_s_2"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from crawler.distributed import start_runs
+from kuzet.config import Settings
+from kuzet.db import Database
+from kuzet.models import Capture, CaptureStatus, CrawlRun, CrawlStatus, FrontierEntry, Page, Source
+from tests.pgserver import PostgresServer
+from tests.redisserver import RedisServer
+from tests.webserver import WebServer
+
+CASINO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
+NEWS = "Жаңалық {i}: Астанада ауа райы жақсы, жолдар ашық, мектептер жұмыс істеп тұр."
+
+
+def site(n: int):  # type: ignore[no-untyped-def]
+    def route(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if path == "/robots.txt":
+            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
+        if path != "/" and not re.fullmatch(r"/p/\d+\.html", path):
+            return 404, {}, b"not found"
+        i = 0 if path == "/" else int(path.split("/")[-1].split(".")[0])
+        links = "".join(f'<a href="/p/{j}.html">{j}</a>' for j in (2 * i + 1, 2 * i + 2) if j < n)
+        text = CASINO if i % 20 == 7 else NEWS.format(i=i)
+        body = f"<html><head><meta charset=utf-8><title>Бет {i}</title></head>"
+        body += f"<body><article><p>{text}</p><p>{NEWS.format(i=i) * 20}</p></article>"
+        return 200, {}, (body + links + '<a href="/">home</a></body></html>').encode()
+
+    return route
+
+
+def spawn(settings: Settings, kind: str, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kuzet", "worker", kind],
+        env={**os.environ, **settings.to_env(), "KUZET_CAPTURE_CONCURRENCY": "2"},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(90)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def wait(check, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        time.sleep(0.1)
+
+
+def one(workers: int, pg: PostgresServer, rd: RedisServer, pages: int, tmp: Path) -> dict:
+    home = tmp / f"home-{workers}"
+    settings = Settings.from_env(
+        {
+            "KUZET_HOME": str(home),
+            "KUZET_DATABASE_URL": pg.new_database(),
+            "KUZET_REDIS_URL": rd.new_url(),
+        }
+    )
+    db = Database.from_settings(settings)
+    logs = home / "bench-logs"
+    logs.mkdir(parents=True)
+    out: dict[str, float] = {}
+    with WebServer(site(pages)) as web:
+        with db.session() as s:
+            src = Source(name="bench", start_url=web.url + "/", max_depth=50, max_pages=10 * pages)
+            src.allow_private = True
+            s.add(src)
+            s.flush()
+            sid = src.id
+        crawlers = [spawn(settings, "crawl", logs / f"crawl-{i}.out") for i in range(workers)]
+        try:
+            # Workers ready (Scrapy started) before the clock starts.
+            wait(lambda: len(list((home / "logs").glob("crawl-worker-*.log"))) == workers, 60)
+            wait(
+                lambda: all(
+                    "ready" in p.read_text() for p in (home / "logs").glob("crawl-worker-*.log")
+                ),
+                60,
+            )
+            started = time.perf_counter()
+            [run_id] = start_runs(db, settings.redis_url or "", [sid])
+
+            def over() -> bool:
+                with db.session() as s:
+                    return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
+
+            wait(over, 600)
+            took = time.perf_counter() - started
+        finally:
+            stop(crawlers)
+        with db.session() as s:
+            stored = s.scalar(select(func.count(Page.id)).where(Page.crawl_run_id == run_id))
+            frontier = s.scalar(
+                select(func.count(FrontierEntry.id)).where(FrontierEntry.crawl_run_id == run_id)
+            )
+            flagged = s.scalar(select(func.count(Capture.id)))
+        out["pages_per_min"] = stored / took * 60
+        # pages + their bodies + frontier rows, written while crawling
+        out["db_rows_per_s"] = (2 * stored + frontier) / took
+        print(f"{workers} crawl worker(s): {stored} pages in {took:.1f} s", flush=True)
+
+        capturers = [spawn(settings, "capture", logs / f"capture-{i}.out") for i in range(workers)]
+        started = time.perf_counter()
+        try:
+
+            def captured() -> bool:
+                with db.session() as s:
+                    return (
+                        s.scalar(
+                            select(func.count(Capture.id)).where(
+                                Capture.status.in_(list(CaptureStatus.FINAL))
+                            )
+                        )
+                        == flagged
+                    )
+
+            wait(captured, 900)
+            took = time.perf_counter() - started
+        finally:
+            stop(capturers)
+        with db.session() as s:
+            ok = s.scalar(
+                select(func.count(Capture.id)).where(Capture.status == CaptureStatus.SUCCEEDED)
+            )
+        out["captures_per_min"] = ok / took * 60
+        print(f"{workers} capture worker(s): {ok} of {flagged} captures in {took:.1f} s")
+    db.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=600)
+    args = parser.parse_args()
+    pg, rd = PostgresServer().start(), RedisServer().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="kuzet-scale-") as tmp:
+            r1 = one(1, pg, rd, args.pages, Path(tmp))
+            r2 = one(2, pg, rd, args.pages, Path(tmp))
+    finally:
+        rd.stop()
+        pg.stop()
+    print(
+        json.dumps(
+            {
+                "pages_per_min_1": round(r1["pages_per_min"], 1),
+                "pages_per_min_2": round(r2["pages_per_min"], 1),
+                "captures_per_min_1": round(r1["captures_per_min"], 1),
+                "captures_per_min_2": round(r2["captures_per_min"], 1),
+                "db_rows_per_s_1": round(r1["db_rows_per_s"], 1),
+                "db_rows_per_s_2": round(r2["db_rows_per_s"], 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""Distributed crawling on scrapy-redis: many crawl workers, on any hosts, share one request
+queue and one duplicate filter in Redis.
+
+The kuzet scheduler opens a run and pushes its start URL (:func:`start_runs`); any worker
+(``kuzet worker crawl`` with ``KUZET_REDIS_URL``) takes it from there. On top of
+scrapy-redis:
+
+- **Nothing is lost when a worker dies.** A worker pops a request and files it under its
+  own name in one step (a Lua script): ``kuzet:inflight:<worker>``. It lets go of it only
+  when the page is stored and every link it found is queued. A worker that stops beating
+  its heart (``kuzet:worker:<worker>`` expires) has its requests put back by another.
+- **Nothing is fetched twice in a run.** The duplicate filter is kept per crawl run
+  (``kuzet:seen:<run>``, expiring), and start requests go through it too, so a link back
+  to the start page is not followed, and the next scheduled run starts afresh.
+- **A run ends** when its frontier (in the database) has nothing pending: links are
+  written with the page that found them, in one transaction.
+
+Keys: ``kuzet:start_urls`` (list of JSON ``{"run", "source", "url"}``), ``kuzet:requests``
+(scrapy-redis priority queue), ``kuzet:seen:<run>``, ``kuzet:workers``,
+``kuzet:worker:<id>``, ``kuzet:inflight:<id>``, ``kuzet:starting:<id>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from redis.exceptions import ResponseError
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler as RedisScheduler
+from sqlalchemy import select, update
+
+from kuzet import procs
+from kuzet.db import Database, insert_ignore, utcnow
+from kuzet.models import CrawlRun, CrawlStatus, FrontierEntry, FrontierStatus, Source
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "kuzet"
+START_KEY = f"{PREFIX}:start_urls"
+QUEUE_KEY = f"{PREFIX}:requests"
+SEEN_KEY = f"{PREFIX}:seen"
+WORKERS_KEY = f"{PREFIX}:workers"
+SEEN_TTL_S = 14 * 24 * 3600  # a run's duplicate filter outlives any run
+
+
+def inflight_key(worker: str) -> str:
+    return f"{PREFIX}:inflight:{worker}"
+
+
+def starting_key(worker: str) -> str:
+    return f"{PREFIX}:starting:{worker}"
+
+
+def alive_key(worker: str) -> str:
+    return f"{PREFIX}:worker:{worker}"
+
+
+def scrapy_settings(redis_url: str) -> dict[str, Any]:
+    """The Scrapy settings of a distributed crawl worker."""
+    return {
+        "SCHEDULER": "crawler.distributed.Scheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.ReliableQueue",
+        "SCHEDULER_QUEUE_KEY": QUEUE_KEY,
+        "DUPEFILTER_CLASS": "crawler.distributed.RunDupeFilter",
+        "SCHEDULER_DUPEFILTER_KEY": SEEN_KEY,
+        "SCHEDULER_PERSIST": True,  # the queue belongs to all workers, not to this one
+        "REDIS_URL": redis_url,
+        "REDIS_START_URLS_KEY": START_KEY,
+    }
+
+
+def redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+# ---------------------------------------------------------------- the scheduler's side
+
+
+def start_runs(db: Database, redis_url: str, source_ids: Sequence[int]) -> list[int]:
+    """Open a distributed run for each source and push its start URL; a source whose
+    previous distributed run is still going is skipped (and logged)."""
+    server = redis_client(redis_url)
+    opened: list[tuple[int, int, str]] = []
+    with db.session() as s:
+        for sid in source_ids:
+            source = s.get(Source, sid)
+            if source is None:
+                raise ValueError(f"source {sid} does not exist")
+            busy = s.scalar(
+                select(CrawlRun.id).where(
+                    CrawlRun.source_id == sid,
+                    CrawlRun.distributed.is_(True),
+                    CrawlRun.status == CrawlStatus.RUNNING,
+                )
+            )
+            if busy is not None:
+                logger.warning(
+                    "Crawl of %(source)s skipped: run %(run)s is still going",
+                    {"source": source.name, "run": busy},
+                )
+                continue
+            run = CrawlRun(source_id=sid, distributed=True)
+            s.add(run)
+            s.flush()
+            # The seed is pending before any worker sees it: the run cannot look finished.
+            insert_ignore(
+                s,
+                FrontierEntry.__table__,
+                [
+                    {
+                        "crawl_run_id": run.id,
+                        "url": source.start_url,
+                        "depth": 0,
+                        "status": FrontierStatus.PENDING.value,
+                    }
+                ],
+            )
+            opened.append((run.id, sid, source.start_url))
+    for run_id, sid, url in opened:
+        server.rpush(START_KEY, json.dumps({"run": run_id, "source": sid, "url": url}))
+    return [run_id for run_id, _, _ in opened]
+
+
+def finish_runs(db: Database) -> list[int]:
+    """Mark distributed runs whose frontier has nothing pending as finished."""
+    with db.session() as s:
+        pending = (
+            select(FrontierEntry.id)
+            .where(
+                FrontierEntry.crawl_run_id == CrawlRun.id,
+                FrontierEntry.status == FrontierStatus.PENDING,
+            )
+            .exists()
+        )
+        done = s.scalars(
+            select(CrawlRun.id).where(
+                CrawlRun.distributed.is_(True), CrawlRun.status == CrawlStatus.RUNNING, ~pending
+            )
+        ).all()
+        finished = []
+        for run_id in done:
+            won = s.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_id, CrawlRun.status == CrawlStatus.RUNNING)
+                .values(status=CrawlStatus.SUCCEEDED, finished_at=utcnow())
+            ).rowcount
+            if won:
+                finished.append(run_id)
+    for run_id in finished:
+        logger.info("Distributed crawl run %(run)s finished", {"run": run_id})
+    return finished
+
+
+# ---------------------------------------------------------------- the worker's side
+
+
+class Worker:
+    """This crawl worker's name, heartbeat and in-flight requests."""
+
+    def __init__(self, server: Any, ttl_s: int) -> None:
+        self.server = server
+        self.ttl_s = max(2, ttl_s)
+        self.id = f"{procs.HOST}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.inflight = inflight_key(self.id)
+        self.starting = starting_key(self.id)
+        self._pending: dict[str, int] = {}  # lease token -> what still holds it
+
+    def beat(self) -> None:
+        pipe = self.server.pipeline()
+        pipe.sadd(WORKERS_KEY, self.id)
+        pipe.set(alive_key(self.id), "1", ex=self.ttl_s)
+        pipe.execute()
+
+    # A lease is held by the callback while it runs and by each item until it is stored.
+    def hold(self, token: str | None, n: int = 1) -> None:
+        if token:
+            self._pending[token] = self._pending.get(token, 0) + n
+
+    def let_go(self, tokens: Iterable[str | None]) -> None:
+        released = []
+        for token in tokens:
+            if not token or token not in self._pending:
+                continue
+            self._pending[token] -= 1
+            if self._pending[token] <= 0:
+                del self._pending[token]
+                released.append(token)
+        if released:
+            self.server.hdel(self.inflight, *released)
+
+    def dead_workers(self) -> list[str]:
+        others = [w.decode() for w in self.server.smembers(WORKERS_KEY) if w.decode() != self.id]
+        if not others:
+            return []
+        pipe = self.server.pipeline()
+        for w in others:
+            pipe.exists(alive_key(w))
+        return [w for w, alive in zip(others, pipe.execute(), strict=True) if not alive]
+
+    def take_over(self, worker: str) -> tuple[list[bytes], list[bytes]]:
+        """A dead worker's in-flight requests and unqueued start messages, taken from
+        Redis in one atomic rename each (so two workers never both put them back)."""
+        out: list[list[bytes]] = []
+        for key, kind in ((inflight_key(worker), "hash"), (starting_key(worker), "list")):
+            mine = f"{key}:reaped-by:{self.id}"
+            try:
+                self.server.rename(key, mine)
+            except ResponseError:  # no such key: nothing left, or taken by another worker
+                out.append([])
+                continue
+            values = (
+                list(self.server.hvals(mine)) if kind == "hash" else self.server.lrange(mine, 0, -1)
+            )
+            out.append(values)
+            self.server.delete(mine)
+        self.server.srem(WORKERS_KEY, worker)
+        return out[0], out[1]
+
+    def leave(self) -> None:
+        pipe = self.server.pipeline()
+        pipe.srem(WORKERS_KEY, self.id)
+        pipe.delete(alive_key(self.id))
+        pipe.execute()
+
+
+_POP = """
+local r = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #r == 0 then return false end
+redis.call('ZREM', KEYS[1], r[1])
+redis.call('HSET', KEYS[2], redis.sha1hex(r[1]), r[1])
+return r[1]
+"""
+
+
+class ReliableQueue(PriorityQueue):
+    """scrapy-redis's priority queue, popping into the worker's in-flight hash atomically.
+
+    The popped request carries its lease token (``meta["kuzet_lease"]``, the SHA-1 of its
+    encoded form, as the hash's field) for the spider to let go of when it is done.
+    """
+
+    def __init__(self, server: Any, spider: Any, key: str, serializer: Any = None) -> None:
+        super().__init__(server, spider, key, serializer)
+        self._pop = server.register_script(_POP)
+
+    def pop(self, timeout: int = 0) -> Any:
+        worker: Worker = self.spider.worker
+        data = self._pop(keys=[self.key, worker.inflight])
+        if not data:
+            return None
+        request = self._decode_request(data)
+        request.meta["kuzet_lease"] = hashlib.sha1(data).hexdigest()  # the field _POP set
+        return request
+
+    def put_back(self, datas: Iterable[bytes]) -> int:
+        n = 0
+        for data in datas:
+            request = self._decode_request(data)
+            request.meta["kuzet_recovered"] = True
+            request.meta.pop("kuzet_lease", None)
+            self.push(request)
+            n += 1
+        return n
+
+
+class RunDupeFilter(RFPDupeFilter):
+    """scrapy-redis's duplicate filter, with one expiring set per crawl run (the run id is
+    in ``meta["kuzet_run"]``): a URL is fetched once per run, and again the next run."""
+
+    def request_seen(self, request: Any) -> bool:
+        key = f"{self.key}:{request.meta.get('kuzet_run', 'none')}"
+        pipe = self.server.pipeline()
+        pipe.sadd(key, self.request_fingerprint(request))
+        pipe.expire(key, SEEN_TTL_S)
+        added, _ = pipe.execute()
+        return added == 0
+
+    def close(self, reason: str = "") -> None:
+        pass  # the sets belong to the runs, not to this worker
+
+
+class Scheduler(RedisScheduler):
+    """scrapy-redis's scheduler; a request put back after its worker died is skipped if
+    its page was stored after all (the worker died between storing and letting go)."""
+
+    def open(self, spider: Any) -> Any:
+        result = super().open(spider)
+        spider.queue = self.queue  # the spider puts back what dead workers held
+        return result
+
+    def next_request(self) -> Any:
+        while True:
+            request = super().next_request()
+            if request is None or not request.meta.get("kuzet_recovered"):
+                return request
+            if self.spider.frontier_pending(request.meta.get("kuzet_run"), request.url):
+                if self.stats:
+                    self.stats.inc_value("kuzet/distributed/recovered")
+                return request
+            if self.stats:
+                self.stats.inc_value("kuzet/distributed/recovered_stored")
+            worker = self.spider.worker
+            worker.server.hdel(worker.inflight, request.meta["kuzet_lease"])

@@ -1,0 +1,265 @@
+"""The distributed crawl worker's spider: one long-lived RedisSpider that crawls every run
+pushed to Redis, each through the spider of its source's kind.
+
+Requests travel through Redis between workers, so their callbacks must be methods of this
+spider, by name: each request names its run (``meta["kuzet_run"]``) and the source
+spider's callback and errback (``kuzet_cb``, ``kuzet_eb``); :meth:`dispatch` hands the
+response to that source spider, kept per run in this process. See
+:mod:`crawler.distributed` for the queue, the leases and recovery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy_redis.spiders import RedisSpider
+from sqlalchemy import select
+from twisted.internet import task
+from twisted.python.failure import Failure
+
+from crawler import distributed
+from crawler.database import database_for
+from crawler.items import PageItem, pages_stored
+from crawler.middlewares.spider_errors import failed_item
+from crawler.spiders import spider_for
+from crawler.spiders.base import KuzetSpider
+from kuzet.db import insert_ignore
+from kuzet.models import CrawlRun, CrawlStatus, FrontierEntry, FrontierStatus
+
+TICK_S = 2.0
+
+
+class DistributedSpider(RedisSpider):
+    name = "kuzet"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DistributedSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._setup()
+        return spider  # type: ignore[return-value]
+
+    def _setup(self) -> None:
+        self.db = database_for(self.crawler)
+        self.worker = distributed.Worker(
+            self.server, self.settings.getint("KUZET_CRAWL_WORKER_TTL_S", 30)
+        )
+        self.worker.beat()
+        self._runs: dict[int, KuzetSpider | None] = {}
+        self.crawler.signals.connect(self._stored, signal=pages_stored)
+        self.crawler.signals.connect(self._opened, signal=signals.spider_opened)
+        self.crawler.signals.connect(self._closed, signal=signals.spider_closed)
+        self._tick: task.LoopingCall | None = None
+
+    def _opened(self, spider: Any) -> None:
+        # Not before: the reactor Scrapy asks for is installed only once the crawl starts
+        # (a LoopingCall made earlier would install the default one).
+        self.worker.beat()
+        self._tick = task.LoopingCall(self.tick)
+        self._tick.start(min(TICK_S, self.worker.ttl_s / 3), now=False)
+        self.logger.info("Crawl worker %(id)s ready", {"id": self.worker.id})
+
+    async def start(self) -> AsyncIterator[Any]:
+        # Start messages are read on idle and on every tick (scrapy-redis's way).
+        return
+        yield  # pragma: no cover - makes this an async generator
+
+    # ---------------------------------------------------------- housekeeping
+
+    def tick(self) -> None:
+        """Heartbeat; put back dead workers' requests; read start messages; end runs."""
+        try:
+            self.worker.beat()
+            for dead in self.worker.dead_workers():
+                requests, starts = self.worker.take_over(dead)
+                n = self.queue.put_back(requests)
+                if starts:
+                    self.server.rpush(self.redis_key, *starts)
+                self.crawler.stats.inc_value("kuzet/distributed/put_back", n)
+                self.logger.warning(
+                    "Crawl worker %(dead)s stopped: %(n)d requests and %(s)d start URLs put back",
+                    {"dead": dead, "n": n, "s": len(starts)},
+                )
+            self.schedule_next_requests()
+            for run_id in distributed.finish_runs(self.db):
+                self._runs.pop(run_id, None)
+        except Exception:  # a failed tick is retried at the next one
+            self.logger.exception("Crawl worker housekeeping failed")
+
+    def _closed(self, spider: Any, reason: str) -> None:
+        if self._tick is not None and self._tick.running:
+            self._tick.stop()
+        # What this worker popped and did not finish goes back for the others.
+        requests, starts = self.worker.take_over(self.worker.id)
+        queue = getattr(self, "queue", None)
+        if queue is not None and requests:
+            queue.put_back(requests)
+        if starts:
+            self.server.rpush(self.redis_key, *starts)
+        self.worker.leave()
+
+    # ---------------------------------------------------------- start messages
+
+    def pop_list_queue(self, redis_key: str, batch_size: int) -> list[bytes]:
+        """Start messages, moved one by one into this worker's ``starting`` list (atomic),
+        so a worker dying before it queued them leaves them to be put back."""
+        out = []
+        for _ in range(batch_size):
+            data = self.server.lmove(redis_key, self.worker.starting, "LEFT", "RIGHT")
+            if data is None:
+                break
+            out.append(data)
+        return out
+
+    def schedule_next_requests(self) -> None:
+        super().schedule_next_requests()
+        # Every request made from them is in the shared queue now.
+        self.server.delete(self.worker.starting)
+
+    def make_request_from_data(self, data: bytes) -> Iterable[scrapy.Request]:
+        try:
+            message = json.loads(data)
+            run_id, url = int(message["run"]), str(message["url"])
+        except (ValueError, KeyError, TypeError):
+            self.logger.error("Start message not understood, dropped: %(data)r", {"data": data})
+            return []
+        inner = self._inner(run_id)
+        if inner is None:
+            return []
+        seeds = list(inner.seeds()) if url == inner.source.start_url else [(url, 0)]
+        with self.db.session() as s:
+            insert_ignore(
+                s,
+                FrontierEntry.__table__,
+                [
+                    {
+                        "crawl_run_id": run_id,
+                        "url": u,
+                        "depth": d,
+                        "status": FrontierStatus.PENDING.value,
+                    }
+                    for u, d in seeds
+                ],
+            )
+        # Through the duplicate filter: a link back to the start page is not followed.
+        return [
+            self._wrap(run_id, inner.request(u, d).replace(dont_filter=False)) for u, d in seeds
+        ]
+
+    # ---------------------------------------------------------- per-run source spiders
+
+    def run_spider(self, run_id: int) -> KuzetSpider | None:
+        """The source spider of a run (for the middlewares: proxy, private addresses)."""
+        return self._inner(run_id)
+
+    def _inner(self, run_id: int) -> KuzetSpider | None:
+        if run_id in self._runs:
+            return self._runs[run_id]
+        with self.db.session() as s:
+            run = s.get(CrawlRun, run_id)
+            kind = run.source.kind if run is not None else None
+            live = run is not None and run.status == CrawlStatus.RUNNING
+            source_id = run.source_id if run is not None else None
+        inner: KuzetSpider | None = None
+        if live and kind is not None:
+            inner = spider_for(kind).from_crawler(
+                self.crawler, source_id=source_id, crawl_run_id=run_id
+            )
+            if inner.rendered:
+                # Browser fetching needs the browser download handlers of a local crawl.
+                self._fail_run(run_id, "sources fetched through the browser crawl locally")
+                inner = None
+        self._runs[run_id] = inner
+        return inner
+
+    def _fail_run(self, run_id: int, error: str) -> None:
+        with self.db.session() as s:
+            run = s.get(CrawlRun, run_id)
+            if run is not None and run.status == CrawlStatus.RUNNING:
+                run.status, run.error = CrawlStatus.FAILED, error
+
+    def frontier_pending(self, run_id: int | None, url: str) -> bool:
+        with self.db.session() as s:
+            status = s.scalar(
+                select(FrontierEntry.status).where(
+                    FrontierEntry.crawl_run_id == run_id, FrontierEntry.url == url
+                )
+            )
+        return status in (None, FrontierStatus.PENDING)
+
+    def _wrap(self, run_id: int, request: scrapy.Request) -> scrapy.Request:
+        cb = getattr(request.callback, "__name__", "parse")
+        eb = getattr(request.errback, "__name__", "on_error")
+        return request.replace(
+            callback=self.dispatch,
+            errback=self.dispatch_error,
+            meta={**request.meta, "kuzet_run": run_id, "kuzet_cb": cb, "kuzet_eb": eb},
+        )
+
+    # ---------------------------------------------------------- callbacks
+
+    def parse(self, response: Response, **kwargs: Any) -> Any:
+        return self.dispatch(response)
+
+    def dispatch(self, response: Response) -> Iterator[Any]:
+        run_id = response.meta.get("kuzet_run")
+        lease = response.meta.get("kuzet_lease")
+        inner = self._inner(int(run_id)) if run_id is not None else None
+        if inner is None:
+            self.worker.hold(lease)
+            self.worker.let_go([lease])  # the run is gone: nothing to do for it
+            return iter(())
+        method = getattr(inner, response.meta.get("kuzet_cb", "parse"))
+        return self._relay(run_id, inner, lease, lambda: method(response), response)
+
+    def dispatch_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        run_id = request.meta.get("kuzet_run")
+        lease = request.meta.get("kuzet_lease")
+        inner = self._inner(int(run_id)) if run_id is not None else None
+        if inner is None:
+            self.worker.hold(lease)
+            self.worker.let_go([lease])
+            return iter(())
+        method = getattr(inner, request.meta.get("kuzet_eb", "on_error"))
+        return self._relay(run_id, inner, lease, lambda: method(failure), None)
+
+    def _relay(
+        self,
+        run_id: int,
+        inner: KuzetSpider,
+        lease: str | None,
+        call: Any,
+        response: Response | None,
+    ) -> Iterator[Any]:
+        """The source spider's output, its requests rewired to this spider; the lease is
+        held until the callback is over and each of its items is stored."""
+        self.worker.hold(lease)
+        try:
+            try:
+                for out in call() or ():
+                    if isinstance(out, scrapy.Request):
+                        yield self._wrap(run_id, out)
+                        continue
+                    if isinstance(out, PageItem):
+                        out.lease = lease
+                        self.worker.hold(lease)
+                    yield out
+            except Exception as exc:
+                if response is None:
+                    raise
+                inner.crawler.stats.inc_value("kuzet/pages/parse_error")
+                item = failed_item(inner.item, response, exc)
+                item.lease = lease
+                self.worker.hold(lease)
+                yield item
+        finally:
+            self.worker.let_go([lease])
+
+    def _stored(self, items: list[Any]) -> None:
+        self.worker.let_go(getattr(i, "lease", None) for i in items)

@@ -1,0 +1,61 @@
+"""A throwaway Redis server for the tests: Debian's ``redis-server`` (installed by
+./scripts/setup) on a free loopback port, in memory only; one database number per test."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from itertools import count
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not Path(binary).is_file():
+            raise RuntimeError("redis-server not found: run ./scripts/setup")
+        self.binary = binary
+        self.dir = Path(tempfile.mkdtemp(prefix="kuzet-redis-"))
+        self.port = _free_port()
+        self._n = count(1)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        self._proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir), "--databases", "64"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def new_url(self) -> str:
+        """A URL of a database number no other test has used."""
+        n = next(self._n)
+        if n >= 64:
+            raise RuntimeError("more than 63 Redis databases in one test session")
+        return f"redis://127.0.0.1:{self.port}/{n}"
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,189 @@
+"""The proof of distributed crawling, on loopback: PostgreSQL, Redis, two crawl workers
+and two capture workers (real processes) against a local site. Every page is stored once,
+every flagged page captured once; killing a crawl worker (its whole process group, as a
+host dying) loses nothing: its requests go back to the queue for the other."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from crawler.distributed import start_runs
+from kuzet.config import Settings
+from kuzet.models import (
+    Capture,
+    CaptureStatus,
+    CrawlRun,
+    CrawlStatus,
+    Detection,
+    FrontierEntry,
+    FrontierStatus,
+    Page,
+    Source,
+)
+from tests.webserver import WebServer
+
+N = 120
+CASINO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
+FLAGGED = {i for i in range(N) if i % 30 == 7}
+
+
+def route(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    if path == "/robots.txt":
+        return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
+    if path != "/" and not re.fullmatch(r"/p/\d+\.html", path):
+        return 404, {}, b"not found"
+    i = 0 if path == "/" else int(path.split("/")[-1].split(".")[0])
+    # A wide site (a tree, so both workers find work), every page linking back to the start
+    # page (fetched once all the same).
+    links = "".join(f'<a href="/p/{j}.html">{j}</a>' for j in (2 * i + 1, 2 * i + 2) if j < N)
+    links += '<a href="/">home</a>'
+    text = CASINO if i in FLAGGED else f"Жаңалық {i}: ауа райы жақсы, жол ашық."
+    head = f"<head><meta charset=utf-8><title>Бет {i}</title></head>"
+    return 200, {}, f"<html>{head}<body><p>{text}</p>{links}</body></html>".encode()
+
+
+def start(settings: Settings, *args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **settings.to_env(), "KUZET_CAPTURE_CONCURRENCY": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kuzet", *args],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: killed together, as a host
+    )
+
+
+def wait_for(what: str, check, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
+    settings, db, tmp_path, redis_server, chromium
+) -> None:
+    # A worker silent for 3 s is dead (30 s in production).
+    settings = replace(settings, redis_url=redis_server.new_url(), crawl_worker_ttl_s=3)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with WebServer(route, delay=0.05) as web:
+            with db.session() as s:
+                src = Source(
+                    name="site",
+                    start_url=web.url + "/",
+                    max_depth=200,
+                    max_pages=1000,
+                    allow_private=True,
+                )
+                s.add(src)
+                s.flush()
+                source_id = src.id
+            crawlers = [
+                start(settings, "worker", "crawl", log=logs / f"crawl-{i}.out") for i in range(2)
+            ]
+            procs += crawlers
+            [run_id] = start_runs(db, settings.redis_url or "", [source_id])
+
+            def done_pages() -> int:
+                with db.session() as s:
+                    return s.scalar(
+                        select(func.count()).where(
+                            FrontierEntry.crawl_run_id == run_id,
+                            FrontierEntry.status == FrontierStatus.DONE,
+                        )
+                    )
+
+            server = redis.Redis.from_url(settings.redis_url or "")
+
+            def busy_worker() -> subprocess.Popen[bytes] | None:
+                # A worker holding requests: the one to kill, so that it loses some.
+                for key in server.scan_iter("kuzet:inflight:*"):
+                    if server.hlen(key):
+                        pid = int(key.decode().split(":")[-2])
+                        for proc in crawlers:
+                            if os.getpgid(pid) == proc.pid:
+                                return proc
+                return None
+
+            wait_for("a sixth of the site", lambda: done_pages() >= N // 6, 120)
+            wait_for("a worker with requests in flight", lambda: busy_worker() is not None, 30)
+            victim = busy_worker()
+            assert victim is not None
+            os.killpg(victim.pid, signal.SIGKILL)  # a crawl host dies mid-run
+            victim.wait(10)
+            survivor_log = logs / f"crawl-{1 - crawlers.index(victim)}.out"
+
+            def run_over() -> bool:
+                with db.session() as s:
+                    return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
+
+            wait_for("the run to finish", run_over, 180)
+            procs += [
+                start(settings, "worker", "capture", log=logs / f"capture-{i}.out")
+                for i in range(2)
+            ]
+
+            def captures_over() -> bool:
+                with db.session() as s:
+                    statuses = s.scalars(select(Capture.status)).all()
+                    return len(statuses) == len(FLAGGED) and all(
+                        st in CaptureStatus.FINAL for st in statuses
+                    )
+
+            wait_for("all captures", captures_over, 240)
+            hits = dict(web.hits)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+    with db.session() as s:
+        assert s.get(CrawlRun, run_id).status == CrawlStatus.SUCCEEDED
+        urls = s.scalars(select(Page.url).where(Page.crawl_run_id == run_id)).all()
+        expected = {web.url + "/"} | {f"{web.url}/p/{i}.html" for i in range(1, N)}
+        assert sorted(urls) == sorted(expected)  # every page stored, none twice
+        pending = s.scalar(select(func.count()).where(FrontierEntry.status != FrontierStatus.DONE))
+        assert pending == 0
+        flagged = s.scalars(select(Detection.page_id).distinct()).all()
+        assert len(flagged) == len(FLAGGED)
+        captures = s.scalars(select(Capture)).all()
+        assert sorted(c.page_id for c in captures) == sorted(flagged)  # one each
+        assert {c.status for c in captures} == {CaptureStatus.SUCCEEDED}
+        assert {c.attempts for c in captures} == {1}
+    # The start page is linked from every page, and was fetched once.
+    assert hits["/"] == 1
+    fetched = {p: n for p, n in hits.items() if p.startswith("/p/") or p == "/"}
+    assert set(fetched) == {"/"} | {f"/p/{i}.html" for i in range(1, N)}
+    # Both crawl workers fetched pages; the survivor put the dead one's requests back.
+    survivor = survivor_log.read_text() + _crawl_logs(settings)
+    put_back = re.findall(r"stopped: (\d+) requests and \d+ start URLs put back", survivor)
+    assert put_back and int(put_back[0]) > 0, survivor[-3000:]
+    # Only what the killed worker held (fetched, not stored yet) was fetched again.
+    again = sum(n - 1 for n in fetched.values())
+    assert again <= int(put_back[0]), {p: n for p, n in fetched.items() if n > 1}
+
+
+def _crawl_logs(settings: Settings) -> str:
+    return "".join(p.read_text() for p in (settings.home / "logs").glob("crawl-worker-*.log"))
