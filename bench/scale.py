@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +30,7 @@ from kuzet.models import Capture, CaptureStatus, CrawlRun, CrawlStatus, Frontier
 from tests.pgserver import PostgresServer
 from tests.redisserver import RedisServer
 from tests.webserver import WebServer
+from tests.workers import spawn_worker, stop_workers, wait_for
 
 CASINO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
 NEWS = "Жаңалық {i}: Астанада ауа райы жақсы, жолдар ашық, мектептер жұмыс істеп тұр."
@@ -55,33 +52,7 @@ def site(n: int):  # type: ignore[no-untyped-def]
     return route
 
 
-def spawn(settings: Settings, kind: str, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "kuzet", "worker", kind],
-        env={**os.environ, **settings.to_env(), "KUZET_CAPTURE_CONCURRENCY": "2"},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(90)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-
-
-def wait(check, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out")
-        time.sleep(0.1)
+TWO_AT_A_TIME = {"KUZET_CAPTURE_CONCURRENCY": "2"}
 
 
 def one(workers: int, pg: PostgresServer, rd: RedisServer, pages: int, tmp: Path) -> dict:
@@ -104,11 +75,18 @@ def one(workers: int, pg: PostgresServer, rd: RedisServer, pages: int, tmp: Path
             s.add(src)
             s.flush()
             sid = src.id
-        crawlers = [spawn(settings, "crawl", logs / f"crawl-{i}.out") for i in range(workers)]
+        crawlers = [
+            spawn_worker(settings, "crawl", log=logs / f"crawl-{i}.out") for i in range(workers)
+        ]
         try:
             # Workers ready (Scrapy started) before the clock starts.
-            wait(lambda: len(list((home / "logs").glob("crawl-worker-*.log"))) == workers, 60)
-            wait(
+            wait_for(
+                "the crawl workers' logs",
+                lambda: len(list((home / "logs").glob("crawl-worker-*.log"))) == workers,
+                60,
+            )
+            wait_for(
+                "the crawl workers",
                 lambda: all(
                     "ready" in p.read_text() for p in (home / "logs").glob("crawl-worker-*.log")
                 ),
@@ -121,10 +99,10 @@ def one(workers: int, pg: PostgresServer, rd: RedisServer, pages: int, tmp: Path
                 with db.session() as s:
                     return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
 
-            wait(over, 600)
+            wait_for("the run to finish", over, 600)
             took = time.perf_counter() - started
         finally:
-            stop(crawlers)
+            stop_workers(crawlers, grace_s=90)
         with db.session() as s:
             stored = s.scalar(select(func.count(Page.id)).where(Page.crawl_run_id == run_id))
             frontier = s.scalar(
@@ -136,7 +114,10 @@ def one(workers: int, pg: PostgresServer, rd: RedisServer, pages: int, tmp: Path
         out["db_rows_per_s"] = (2 * stored + frontier) / took
         print(f"{workers} crawl worker(s): {stored} pages in {took:.1f} s", flush=True)
 
-        capturers = [spawn(settings, "capture", logs / f"capture-{i}.out") for i in range(workers)]
+        capturers = [
+            spawn_worker(settings, "capture", log=logs / f"capture-{i}.out", env=TWO_AT_A_TIME)
+            for i in range(workers)
+        ]
         started = time.perf_counter()
         try:
 
@@ -151,10 +132,10 @@ def one(workers: int, pg: PostgresServer, rd: RedisServer, pages: int, tmp: Path
                         == flagged
                     )
 
-            wait(captured, 900)
+            wait_for("the captures", captured, 900)
             took = time.perf_counter() - started
         finally:
-            stop(capturers)
+            stop_workers(capturers, grace_s=90)
         with db.session() as s:
             ok = s.scalar(
                 select(func.count(Capture.id)).where(Capture.status == CaptureStatus.SUCCEEDED)

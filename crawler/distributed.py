@@ -197,6 +197,11 @@ class Worker:
         if released:
             self.server.hdel(self.inflight, *released)
 
+    def drop(self, token: str | None) -> None:
+        """Let go of a request nothing held (its run is gone, or it was done already)."""
+        if token:
+            self.server.hdel(self.inflight, token)
+
     def dead_workers(self) -> list[str]:
         others = [w.decode() for w in self.server.smembers(WORKERS_KEY) if w.decode() != self.id]
         if not others:
@@ -308,5 +313,4 @@ class Scheduler(RedisScheduler):
                 return request
             if self.stats:
                 self.stats.inc_value("kuzet/distributed/recovered_stored")
-            worker = self.spider.worker
-            worker.server.hdel(worker.inflight, request.meta["kuzet_lease"])
+            self.spider.worker.drop(request.meta["kuzet_lease"])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 import zlib
 
 import pytest
@@ -18,6 +17,7 @@ from kuzet.models import (
 from rules.analyze import Analyzer
 from rules.loader import load_rules
 from tests.crawl_helpers import seed_run
+from tests.workers import all_at_once
 
 CASINO = "<title>Бонусы</title><p>Онлайн-казино: бонус на первый депозит, фриспины и джекпот!</p>"
 BOTH = (
@@ -158,24 +158,8 @@ def test_concurrent_analysers_record_each_page_once(settings, db) -> None:
         for i in range(40):
             add_page(s, sid, rid, f"http://127.0.0.1:1/{i}", CASINO if i % 2 else NEWS)
     rules = load_rules(settings.rules_dir)
-    barrier = threading.Barrier(3)
-    totals: list[int] = []
-    errors: list[BaseException] = []
-
-    def analyse() -> None:
-        analyser = Analyzer(db, rules, batch_size=4)
-        barrier.wait()
-        try:
-            totals.append(analyser.drain().pages)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=analyse) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
+    analysers = [Analyzer(db, rules, batch_size=4) for _ in range(3)]
+    totals = all_at_once([lambda a=a: a.drain().pages for a in analysers])
     assert sum(totals) == 40  # every page read by exactly one analyser
     with db.session() as s:
         captures = s.scalars(select(Capture.page_id)).all()

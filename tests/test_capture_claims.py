@@ -4,7 +4,6 @@ PostgreSQL), and a claim records the worker."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from evidence.jobs import _claim
 from kuzet import procs
 from kuzet.models import Capture, CaptureStatus
+from tests.workers import all_at_once
 
 pytestmark = pytest.mark.both_databases
 
@@ -20,33 +20,17 @@ def test_concurrent_claims_are_disjoint(settings, db) -> None:
     with db.session() as s:
         for i in range(60):
             s.add(Capture(url=f"http://127.0.0.1:9/{i}"))
-    claimed: list[list[int]] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(6)
 
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        barrier.wait()
+    def worker() -> list[int]:
         mine: list[int] = []
-        try:
-            while True:
-                jobs = _claim(settings, db, None, limit=3)
-                if not jobs:
-                    break
-                mine += [j.capture_id for j in jobs]
-                time.sleep(0.01)  # a worker starts its captures before claiming more
-        except BaseException as exc:
-            errors.append(exc)
-        with lock:
-            claimed.append(mine)
+        while True:
+            jobs = _claim(settings, db, None, limit=3)
+            if not jobs:
+                return mine
+            mine += [j.capture_id for j in jobs]
+            time.sleep(0.01)  # a worker starts its captures before claiming more
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    claimed = all_at_once([worker] * 6, timeout=60)
     every = [c for mine in claimed for c in mine]
     assert len(every) == 60 and len(set(every)) == 60  # each exactly once
     assert sum(1 for mine in claimed if mine) >= 2  # the work really was shared

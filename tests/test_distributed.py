@@ -9,10 +9,7 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import redis
@@ -32,6 +29,7 @@ from kuzet.models import (
     Source,
 )
 from tests.webserver import WebServer
+from tests.workers import spawn_worker, stop_workers, wait_for
 
 N = 120
 CASINO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
@@ -53,24 +51,7 @@ def route(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], byte
     return 200, {}, f"<html>{head}<body><p>{text}</p>{links}</body></html>".encode()
 
 
-def start(settings: Settings, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.to_env(), "KUZET_CAPTURE_CONCURRENCY": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "kuzet", *args],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: killed together, as a host
-    )
-
-
-def wait_for(what: str, check, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+ONE_AT_A_TIME = {"KUZET_CAPTURE_CONCURRENCY": "1"}
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -96,7 +77,8 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
                 s.flush()
                 source_id = src.id
             crawlers = [
-                start(settings, "worker", "crawl", log=logs / f"crawl-{i}.out") for i in range(2)
+                spawn_worker(settings, "crawl", log=logs / f"crawl-{i}.out", env=ONE_AT_A_TIME)
+                for i in range(2)
             ]
             procs += crawlers
             [run_id] = start_runs(db, settings.redis_url or "", [source_id])
@@ -136,7 +118,7 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
 
             wait_for("the run to finish", run_over, 180)
             procs += [
-                start(settings, "worker", "capture", log=logs / f"capture-{i}.out")
+                spawn_worker(settings, "capture", log=logs / f"capture-{i}.out", env=ONE_AT_A_TIME)
                 for i in range(2)
             ]
 
@@ -150,14 +132,7 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
             wait_for("all captures", captures_over, 240)
             hits = dict(web.hits)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_workers(procs, grace_s=60)
 
     with db.session() as s:
         assert s.get(CrawlRun, run_id).status == CrawlStatus.SUCCEEDED

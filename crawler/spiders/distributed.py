@@ -76,14 +76,11 @@ class DistributedSpider(RedisSpider):
         try:
             self.worker.beat()
             for dead in self.worker.dead_workers():
-                requests, starts = self.worker.take_over(dead)
-                n = self.queue.put_back(requests)
-                if starts:
-                    self.server.rpush(self.redis_key, *starts)
+                n, starts = self._put_back(dead)
                 self.crawler.stats.inc_value("kuzet/distributed/put_back", n)
                 self.logger.warning(
                     "Crawl worker %(dead)s stopped: %(n)d requests and %(s)d start URLs put back",
-                    {"dead": dead, "n": n, "s": len(starts)},
+                    {"dead": dead, "n": n, "s": starts},
                 )
             self.schedule_next_requests()
             for run_id in distributed.finish_runs(self.db):
@@ -95,13 +92,18 @@ class DistributedSpider(RedisSpider):
         if self._tick is not None and self._tick.running:
             self._tick.stop()
         # What this worker popped and did not finish goes back for the others.
-        requests, starts = self.worker.take_over(self.worker.id)
-        queue = getattr(self, "queue", None)
-        if queue is not None and requests:
-            queue.put_back(requests)
+        self._put_back(self.worker.id)
+        self.worker.leave()
+
+    def _put_back(self, worker: str) -> tuple[int, int]:
+        """A worker's unfinished requests and start messages, back in the shared queues;
+        how many of each."""
+        requests, starts = self.worker.take_over(worker)
+        queue = getattr(self, "queue", None)  # none if the scheduler never opened
+        n = queue.put_back(requests) if queue is not None else 0
         if starts:
             self.server.rpush(self.redis_key, *starts)
-        self.worker.leave()
+        return n, len(starts)
 
     # ---------------------------------------------------------- start messages
 
@@ -207,27 +209,23 @@ class DistributedSpider(RedisSpider):
         return self.dispatch(response)
 
     def dispatch(self, response: Response) -> Iterator[Any]:
-        run_id = response.meta.get("kuzet_run")
-        lease = response.meta.get("kuzet_lease")
-        inner = self._inner(int(run_id)) if run_id is not None else None
-        if inner is None:
-            self.worker.hold(lease)
-            self.worker.let_go([lease])  # the run is gone: nothing to do for it
-            return iter(())
-        method = getattr(inner, response.meta.get("kuzet_cb", "parse"))
-        return self._relay(run_id, inner, lease, lambda: method(response), response)
+        return self._handle(response.meta, "kuzet_cb", "parse", response, response)
 
     def dispatch_error(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request  # type: ignore[attr-defined]
-        run_id = request.meta.get("kuzet_run")
-        lease = request.meta.get("kuzet_lease")
+        meta = failure.request.meta  # type: ignore[attr-defined]
+        return self._handle(meta, "kuzet_eb", "on_error", failure, None)
+
+    def _handle(
+        self, meta: dict[str, Any], key: str, default: str, arg: Any, response: Response | None
+    ) -> Iterator[Any]:
+        """Call the run's source-spider method named in ``meta[key]`` with ``arg``."""
+        run_id = meta.get("kuzet_run")
         inner = self._inner(int(run_id)) if run_id is not None else None
         if inner is None:
-            self.worker.hold(lease)
-            self.worker.let_go([lease])
+            self.worker.drop(meta.get("kuzet_lease"))  # the run is gone: nothing to do for it
             return iter(())
-        method = getattr(inner, request.meta.get("kuzet_eb", "on_error"))
-        return self._relay(run_id, inner, lease, lambda: method(failure), None)
+        method = getattr(inner, meta.get(key, default))
+        return self._relay(run_id, inner, meta.get("kuzet_lease"), lambda: method(arg), response)
 
     def _relay(
         self,
