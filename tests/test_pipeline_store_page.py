@@ -107,3 +107,26 @@ def test_not_modified_items_store_no_page(settings, db) -> None:
     with db.session() as s:
         assert s.scalars(select(Page)).all() == []
         assert s.scalars(select(FrontierEntry)).one().status == FrontierStatus.DONE
+
+
+def test_a_page_done_before_the_page_linking_to_it_stays_done(settings, db) -> None:
+    # Crawl workers share one queue: a child can be stored before its parent (the parent's
+    # worker died and the page was fetched again). The parent's link must not make the
+    # child pending again, or the run would never end.
+    pipe = StorePagePipeline.from_crawler(make_crawler(settings))
+    with db.session() as s:
+        sid, rid = seed_run(s)
+        s.add(FrontierEntry(crawl_run_id=rid, url="http://127.0.0.1:1/", depth=0))
+    pipe.process_item(page_item(sid, rid, "http://127.0.0.1:1/child", HTML))
+    pipe.flush()
+    parent = page_item(sid, rid, "http://127.0.0.1:1/", HTML)
+    parent.links = [("http://127.0.0.1:1/child", 1), ("http://127.0.0.1:1/new", 1)]
+    pipe.process_item(parent)
+    pipe.flush()
+    with db.session() as s:
+        status = {e.url: e.status for e in s.scalars(select(FrontierEntry))}
+    assert status == {
+        "http://127.0.0.1:1/": FrontierStatus.DONE,
+        "http://127.0.0.1:1/child": FrontierStatus.DONE,
+        "http://127.0.0.1:1/new": FrontierStatus.PENDING,
+    }

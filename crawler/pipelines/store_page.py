@@ -163,6 +163,37 @@ class StorePagePipeline:
 
     @staticmethod
     def _update_frontier(session: Any, items: list[PageItem]) -> None:
+        by_status: dict[tuple[int, str], list[str]] = {}
+        for i in items:
+            status = (
+                FrontierStatus.DONE
+                if i.fetch_status != FetchStatus.FAILED.value
+                else FrontierStatus.FAILED
+            )
+            by_status.setdefault((i.crawl_run_id, status.value), []).append(i.frontier_url or i.url)
+        # A URL may be done before the page linking to it is stored (crawl workers share
+        # one queue, and a page whose worker died is fetched again later): its row is
+        # made here, done, so the link below cannot make it pending again. (Its depth is
+        # not known here; only pending rows' depth is ever read, by resume.)
+        insert_ignore(
+            session,
+            FrontierEntry.__table__,
+            [
+                {"crawl_run_id": run_id, "url": url, "depth": 0, "status": status}
+                for (run_id, status), urls in by_status.items()
+                for url in urls
+            ],
+        )
+        for (run_id, status), urls in by_status.items():
+            for chunk in range(0, len(urls), 500):
+                session.execute(
+                    update(FrontierEntry)
+                    .where(
+                        FrontierEntry.crawl_run_id == run_id,
+                        FrontierEntry.url.in_(urls[chunk : chunk + 500]),
+                    )
+                    .values(status=status)
+                )
         rows = [
             {
                 "crawl_run_id": i.crawl_run_id,
@@ -174,21 +205,3 @@ class StorePagePipeline:
             for url, depth in i.links
         ]
         insert_ignore(session, FrontierEntry.__table__, rows)
-        by_status: dict[tuple[int, str], list[str]] = {}
-        for i in items:
-            status = (
-                FrontierStatus.DONE
-                if i.fetch_status != FetchStatus.FAILED.value
-                else FrontierStatus.FAILED
-            )
-            by_status.setdefault((i.crawl_run_id, status.value), []).append(i.frontier_url or i.url)
-        for (run_id, status), urls in by_status.items():
-            for chunk in range(0, len(urls), 500):
-                session.execute(
-                    update(FrontierEntry)
-                    .where(
-                        FrontierEntry.crawl_run_id == run_id,
-                        FrontierEntry.url.in_(urls[chunk : chunk + 500]),
-                    )
-                    .values(status=status)
-                )
