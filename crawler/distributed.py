@@ -10,8 +10,9 @@ scrapy-redis:
   when the page is stored and every link it found is queued. A worker that stops beating
   its heart (``kuzet:worker:<worker>`` expires) has its requests put back by another.
 - **Nothing is fetched twice in a run.** The duplicate filter is kept per crawl run
-  (``kuzet:seen:<run>``, expiring), and start requests go through it too, so a link back
-  to the start page is not followed, and the next scheduled run starts afresh.
+  (``kuzet:seen:<run>``, expiring; checked and pushed to in one step), and start requests
+  go through it too, so a link back to the start page is not followed, and the next
+  scheduled run starts afresh.
 - **A run ends** when its frontier (in the database) has nothing pending: links are
   written with the page that found them, in one transaction.
 
@@ -30,12 +31,12 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from redis.exceptions import ResponseError
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from sqlalchemy import select, update
 
+from crawler.middlewares.leases import PARENT_LEASE
 from kuzet import procs
 from kuzet.db import Database, insert_ignore, utcnow
 from kuzet.models import CrawlRun, CrawlStatus, FrontierEntry, FrontierStatus, Source
@@ -73,6 +74,7 @@ def scrapy_settings(redis_url: str) -> dict[str, Any]:
         "SCHEDULER_PERSIST": True,  # the queue belongs to all workers, not to this one
         "REDIS_URL": redis_url,
         "REDIS_START_URLS_KEY": START_KEY,
+        "KUZET_DISTRIBUTED": True,  # switches on crawler.middlewares.leases
     }
 
 
@@ -173,6 +175,7 @@ class Worker:
         self.inflight = inflight_key(self.id)
         self.starting = starting_key(self.id)
         self._pending: dict[str, int] = {}  # lease token -> what still holds it
+        self._take_over = server.register_script(_TAKE_OVER)
 
     def beat(self) -> None:
         pipe = self.server.pipeline()
@@ -198,7 +201,8 @@ class Worker:
             self.server.hdel(self.inflight, *released)
 
     def drop(self, token: str | None) -> None:
-        """Let go of a request nothing held (its run is gone, or it was done already)."""
+        """Let go of a request nothing holds: its run is gone, or a retry or redirect of
+        it is queued in its place."""
         if token:
             self.server.hdel(self.inflight, token)
 
@@ -211,24 +215,15 @@ class Worker:
             pipe.exists(alive_key(w))
         return [w for w, alive in zip(others, pipe.execute(), strict=True) if not alive]
 
-    def take_over(self, worker: str) -> tuple[list[bytes], list[bytes]]:
-        """A dead worker's in-flight requests and unqueued start messages, taken from
-        Redis in one atomic rename each (so two workers never both put them back)."""
-        out: list[list[bytes]] = []
-        for key, kind in ((inflight_key(worker), "hash"), (starting_key(worker), "list")):
-            mine = f"{key}:reaped-by:{self.id}"
-            try:
-                self.server.rename(key, mine)
-            except ResponseError:  # no such key: nothing left, or taken by another worker
-                out.append([])
-                continue
-            values = (
-                list(self.server.hvals(mine)) if kind == "hash" else self.server.lrange(mine, 0, -1)
-            )
-            out.append(values)
-            self.server.delete(mine)
-        self.server.srem(WORKERS_KEY, worker)
-        return out[0], out[1]
+    def take_over(self, worker: str) -> tuple[int, int]:
+        """Put a worker's in-flight requests back in the shared queue and its unqueued
+        start messages back in the start list, in one atomic script (so two workers never
+        both put them back, and a worker dying halfway loses nothing); how many of each."""
+        n, starts = self._take_over(
+            keys=[inflight_key(worker), starting_key(worker), QUEUE_KEY, START_KEY, WORKERS_KEY],
+            args=[worker],
+        )
+        return int(n), int(starts)
 
     def leave(self) -> None:
         pipe = self.server.pipeline()
@@ -237,12 +232,43 @@ class Worker:
         pipe.execute()
 
 
+# Scores and members are kept as Redis returns them (strings), so what goes back is
+# exactly what was popped. An in-flight entry is "<score> <request>", under the SHA-1 of the
+# request (the lease token).
 _POP = """
-local r = redis.call('ZRANGE', KEYS[1], 0, 0)
+local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #r == 0 then return false end
 redis.call('ZREM', KEYS[1], r[1])
-redis.call('HSET', KEYS[2], redis.sha1hex(r[1]), r[1])
+redis.call('HSET', KEYS[2], redis.sha1hex(r[1]), r[2] .. ' ' .. r[1])
 return r[1]
+"""
+
+# KEYS: in-flight hash, starting list, request queue, start list, workers set; ARGV: worker
+_TAKE_OVER = """
+local n = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+  local sp = string.find(v, ' ', 1, true)
+  redis.call('ZADD', KEYS[3], string.sub(v, 1, sp - 1), string.sub(v, sp + 1))
+  n = n + 1
+end
+redis.call('DEL', KEYS[1])
+local starts = redis.call('LRANGE', KEYS[2], 0, -1)
+for _, m in ipairs(starts) do redis.call('RPUSH', KEYS[4], m) end
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[5], ARGV[1])
+return {n, #starts}
+"""
+
+# KEYS: the run's seen set, request queue; ARGV: fingerprint ('' = do not filter), seen
+# set TTL, score, request. The check and the push are one step: a worker dying between
+# them would leave a request marked seen that no one will ever fetch.
+_PUSH = """
+if ARGV[1] ~= '' then
+  if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
 """
 
 
@@ -256,6 +282,7 @@ class ReliableQueue(PriorityQueue):
     def __init__(self, server: Any, spider: Any, key: str, serializer: Any = None) -> None:
         super().__init__(server, spider, key, serializer)
         self._pop = server.register_script(_POP)
+        self._push = server.register_script(_PUSH)
 
     def pop(self, timeout: int = 0) -> Any:
         worker: Worker = self.spider.worker
@@ -266,23 +293,23 @@ class ReliableQueue(PriorityQueue):
         request.meta["kuzet_lease"] = hashlib.sha1(data).hexdigest()  # the field _POP set
         return request
 
-    def put_back(self, datas: Iterable[bytes]) -> int:
-        n = 0
-        for data in datas:
-            request = self._decode_request(data)
-            request.meta["kuzet_recovered"] = True
-            request.meta.pop("kuzet_lease", None)
-            self.push(request)
-            n += 1
-        return n
+    def push_unseen(self, request: Any, seen_key: str, fingerprint: str | None) -> bool:
+        """Push ``request`` unless ``fingerprint`` is in ``seen_key`` (then False); no
+        fingerprint: push it anyway."""
+        data = self._encode_request(request)
+        args = [fingerprint or "", SEEN_TTL_S, -request.priority, data]
+        return bool(self._push(keys=[seen_key, self.key], args=args))
 
 
 class RunDupeFilter(RFPDupeFilter):
     """scrapy-redis's duplicate filter, with one expiring set per crawl run (the run id is
     in ``meta["kuzet_run"]``): a URL is fetched once per run, and again the next run."""
 
+    def key_for(self, request: Any) -> str:
+        return f"{self.key}:{request.meta.get('kuzet_run', 'none')}"
+
     def request_seen(self, request: Any) -> bool:
-        key = f"{self.key}:{request.meta.get('kuzet_run', 'none')}"
+        key = self.key_for(request)
         pipe = self.server.pipeline()
         pipe.sadd(key, self.request_fingerprint(request))
         pipe.expire(key, SEEN_TTL_S)
@@ -294,23 +321,34 @@ class RunDupeFilter(RFPDupeFilter):
 
 
 class Scheduler(RedisScheduler):
-    """scrapy-redis's scheduler; a request put back after its worker died is skipped if
-    its page was stored after all (the worker died between storing and letting go)."""
+    """scrapy-redis's scheduler, with the duplicate check and the push in one step, and
+    the leases of what a new request came from let go once it is queued.
 
-    def open(self, spider: Any) -> Any:
-        result = super().open(spider)
-        spider.queue = self.queue  # the spider puts back what dead workers held
-        return result
+    - A link found in a response holds that response's lease
+      (``meta["kuzet_parent_lease"]``, held by :mod:`crawler.middlewares.leases`) until here:
+      Scrapy hands a callback's output to the scheduler some time after the callback has
+      finished, and a worker dying in between must not lose the link.
+    - A retry or a redirect of a popped request carries that request's lease
+      (``meta["kuzet_lease"]``): once the new request is queued the old one is done.
+    - A redirect is queued even to a URL already seen in this run: the redirecting URL's
+      frontier entry is done only when a page is stored under it.
+    - A request put back after its worker died is fetched again even if its page was
+      stored: the worker may have died before queueing the page's links, and fetching
+      the page again queues them (the page itself, unchanged, adds no row).
+    """
 
-    def next_request(self) -> Any:
-        while True:
-            request = super().next_request()
-            if request is None or not request.meta.get("kuzet_recovered"):
-                return request
-            if self.spider.frontier_pending(request.meta.get("kuzet_run"), request.url):
-                if self.stats:
-                    self.stats.inc_value("kuzet/distributed/recovered")
-                return request
-            if self.stats:
-                self.stats.inc_value("kuzet/distributed/recovered_stored")
-            self.spider.worker.drop(request.meta["kuzet_lease"])
+    def enqueue_request(self, request: Any) -> bool:
+        parent = request.meta.pop(PARENT_LEASE, None)
+        previous = request.meta.pop("kuzet_lease", None)
+        unfiltered = request.dont_filter or bool(request.meta.get("redirect_urls"))
+        fingerprint = None if unfiltered else self.df.request_fingerprint(request)
+        queued = self.queue.push_unseen(request, self.df.key_for(request), fingerprint)
+        worker: Worker = self.spider.worker
+        worker.let_go([parent])
+        worker.drop(previous)
+        if not queued:
+            self.df.log(request, self.spider)
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        return True

@@ -47,6 +47,8 @@ DOWNLOADER_MIDDLEWARES = {
 KUZET_SSRF_ENABLED = True
 
 SPIDER_MIDDLEWARES = {
+    # Nearest the engine: sees every request the others let through.
+    "crawler.middlewares.leases.LeaseMiddleware": 10,
     "crawler.middlewares.spider_errors.SpiderErrorsMiddleware": 50,
 }
 

@@ -117,6 +117,8 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
                     return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
 
             wait_for("the run to finish", run_over, 180)
+            # Before the captures: the browser fetches flagged pages again.
+            hits = dict(web.hits)
             procs += [
                 spawn_worker(settings, "capture", log=logs / f"capture-{i}.out", env=ONE_AT_A_TIME)
                 for i in range(2)
@@ -130,7 +132,6 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
                     )
 
             wait_for("all captures", captures_over, 240)
-            hits = dict(web.hits)
     finally:
         stop_workers(procs, grace_s=60)
 
@@ -147,6 +148,8 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
         assert sorted(c.page_id for c in captures) == sorted(flagged)  # one each
         assert {c.status for c in captures} == {CaptureStatus.SUCCEEDED}
         assert {c.attempts for c in captures} == {1}
+    # robots.txt was read (its request speaks for the source of the request it holds back).
+    assert hits.get("/robots.txt", 0) >= 1
     # The start page is linked from every page, and was fetched once.
     assert hits["/"] == 1
     fetched = {p: n for p, n in hits.items() if p.startswith("/p/") or p == "/"}

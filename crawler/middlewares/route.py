@@ -21,7 +21,7 @@ class SourceRouteMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> Any:
-        spider = source_spider(self.crawler, request.meta.get("kuzet_run"))
+        spider = source_spider(self.crawler, request.meta.get("kuzet_run"), request.url)
         if getattr(spider, "rendered", False):
             # The browser context carries the proxy and the login profile.
             request.meta.setdefault("playwright", True)

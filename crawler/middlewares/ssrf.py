@@ -53,7 +53,7 @@ class SSRFGuardMiddleware:
         return cls(crawler)
 
     def _allowed(self, request: Request) -> bool:
-        spider = source_spider(self.crawler, request.meta.get("kuzet_run"))
+        spider = source_spider(self.crawler, request.meta.get("kuzet_run"), request.url)
         return bool(getattr(spider, "allow_private", False))
 
     async def _resolve(self, host: str) -> list[str]:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy_redis.spiders import RedisSpider
-from sqlalchemy import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
@@ -51,6 +51,7 @@ class DistributedSpider(RedisSpider):
         )
         self.worker.beat()
         self._runs: dict[int, KuzetSpider | None] = {}
+        self._hosts: dict[str, int] = {}  # host -> the last run whose request went there
         self.crawler.signals.connect(self._stored, signal=pages_stored)
         self.crawler.signals.connect(self._opened, signal=signals.spider_opened)
         self.crawler.signals.connect(self._closed, signal=signals.spider_closed)
@@ -76,7 +77,7 @@ class DistributedSpider(RedisSpider):
         try:
             self.worker.beat()
             for dead in self.worker.dead_workers():
-                n, starts = self._put_back(dead)
+                n, starts = self.worker.take_over(dead)
                 self.crawler.stats.inc_value("kuzet/distributed/put_back", n)
                 self.logger.warning(
                     "Crawl worker %(dead)s stopped: %(n)d requests and %(s)d start URLs put back",
@@ -85,6 +86,8 @@ class DistributedSpider(RedisSpider):
             self.schedule_next_requests()
             for run_id in distributed.finish_runs(self.db):
                 self._runs.pop(run_id, None)
+                for host in [h for h, r in self._hosts.items() if r == run_id]:
+                    del self._hosts[host]
         except Exception:  # a failed tick is retried at the next one
             self.logger.exception("Crawl worker housekeeping failed")
 
@@ -92,18 +95,8 @@ class DistributedSpider(RedisSpider):
         if self._tick is not None and self._tick.running:
             self._tick.stop()
         # What this worker popped and did not finish goes back for the others.
-        self._put_back(self.worker.id)
+        self.worker.take_over(self.worker.id)
         self.worker.leave()
-
-    def _put_back(self, worker: str) -> tuple[int, int]:
-        """A worker's unfinished requests and start messages, back in the shared queues;
-        how many of each."""
-        requests, starts = self.worker.take_over(worker)
-        queue = getattr(self, "queue", None)  # none if the scheduler never opened
-        n = queue.put_back(requests) if queue is not None else 0
-        if starts:
-            self.server.rpush(self.redis_key, *starts)
-        return n, len(starts)
 
     # ---------------------------------------------------------- start messages
 
@@ -155,8 +148,17 @@ class DistributedSpider(RedisSpider):
 
     # ---------------------------------------------------------- per-run source spiders
 
-    def run_spider(self, run_id: int) -> KuzetSpider | None:
-        """The source spider of a run (for the middlewares: proxy, private addresses)."""
+    def run_spider(self, run_id: int | None, url: str | None = None) -> KuzetSpider | None:
+        """The source spider of a run (for the middlewares: proxy, private addresses); a
+        request of no run (robots.txt) at ``url`` speaks for the last run seen at its host
+        (see :func:`crawler.runs.source_spider`)."""
+        host = urlsplit(url).netloc.lower() if url else ""
+        if run_id is None:
+            run_id = self._hosts.get(host)
+            if run_id is None:
+                return None
+        elif host:
+            self._hosts[host] = run_id
         return self._inner(run_id)
 
     def _inner(self, run_id: int) -> KuzetSpider | None:
@@ -185,22 +187,14 @@ class DistributedSpider(RedisSpider):
             if run is not None and run.status == CrawlStatus.RUNNING:
                 run.status, run.error = CrawlStatus.FAILED, error
 
-    def frontier_pending(self, run_id: int | None, url: str) -> bool:
-        with self.db.session() as s:
-            status = s.scalar(
-                select(FrontierEntry.status).where(
-                    FrontierEntry.crawl_run_id == run_id, FrontierEntry.url == url
-                )
-            )
-        return status in (None, FrontierStatus.PENDING)
-
     def _wrap(self, run_id: int, request: scrapy.Request) -> scrapy.Request:
         cb = getattr(request.callback, "__name__", "parse")
         eb = getattr(request.errback, "__name__", "on_error")
+        meta = {k: v for k, v in request.meta.items() if k != "kuzet_lease"}  # a new request
         return request.replace(
             callback=self.dispatch,
             errback=self.dispatch_error,
-            meta={**request.meta, "kuzet_run": run_id, "kuzet_cb": cb, "kuzet_eb": eb},
+            meta={**meta, "kuzet_run": run_id, "kuzet_cb": cb, "kuzet_eb": eb},
         )
 
     # ---------------------------------------------------------- callbacks
@@ -236,7 +230,8 @@ class DistributedSpider(RedisSpider):
         response: Response | None,
     ) -> Iterator[Any]:
         """The source spider's output, its requests rewired to this spider; the lease is
-        held until the callback is over and each of its items is stored."""
+        held until the callback is over, each of its items is stored and each of its
+        requests is queued (:mod:`crawler.middlewares.leases`)."""
         self.worker.hold(lease)
         try:
             try:
