@@ -17,7 +17,7 @@ scrapy-redis:
   written with the page that found them, in one transaction.
 
 Keys: ``kuzet:start_urls`` (list of JSON ``{"run", "source", "url"}``), ``kuzet:requests``
-(scrapy-redis priority queue), ``kuzet:seen:<run>``, ``kuzet:workers``,
+(scrapy-redis priority queue), ``kuzet:seen:<run>``, ``kuzet:pages:<run>``, ``kuzet:workers``,
 ``kuzet:worker:<id>``, ``kuzet:inflight:<id>``, ``kuzet:starting:<id>``.
 """
 
@@ -36,6 +36,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from sqlalchemy import select, update
 
+from crawler.budget import PageBudget
 from crawler.middlewares.leases import PARENT_LEASE
 from kuzet import procs
 from kuzet.db import Database, insert_ignore, utcnow
@@ -47,6 +48,7 @@ PREFIX = "kuzet"
 START_KEY = f"{PREFIX}:start_urls"
 QUEUE_KEY = f"{PREFIX}:requests"
 SEEN_KEY = f"{PREFIX}:seen"
+PAGES_KEY = f"{PREFIX}:pages"
 WORKERS_KEY = f"{PREFIX}:workers"
 SEEN_TTL_S = 14 * 24 * 3600  # a run's duplicate filter outlives any run
 
@@ -299,6 +301,39 @@ class ReliableQueue(PriorityQueue):
         data = self._encode_request(request)
         args = [fingerprint or "", SEEN_TTL_S, -request.priority, data]
         return bool(self._push(keys=[seen_key, self.key], args=args))
+
+
+# KEYS: the run's admitted set; ARGV: limit, TTL, URLs. One step for all of a page's links.
+_ADMIT = """
+local limit = tonumber(ARGV[1])
+local out = {}
+for i = 3, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 1 then
+    out[#out + 1] = 1
+  elseif redis.call('SCARD', KEYS[1]) < limit then
+    redis.call('SADD', KEYS[1], ARGV[i])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return out
+"""
+
+
+class RedisBudget(PageBudget):
+    """A run's page limit shared by all crawl workers: the URLs admitted, in one expiring
+    set per run (``kuzet:pages:<run>``)."""
+
+    def __init__(self, server: Any, run_id: int) -> None:
+        self.key = f"{PAGES_KEY}:{run_id}"
+        self._admit = server.register_script(_ADMIT)
+
+    def admit(self, urls: Sequence[str], limit: int) -> list[bool]:
+        if not urls:
+            return []
+        return [bool(ok) for ok in self._admit(keys=[self.key], args=[limit, SEEN_TTL_S, *urls])]
 
 
 class RunDupeFilter(RFPDupeFilter):

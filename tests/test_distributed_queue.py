@@ -1,5 +1,6 @@
 """The Redis side of distributed crawling, step by step, on a real Redis server: leases,
-the duplicate check with the push, and putting back what a dead worker held."""
+the duplicate check with the push, putting back what a dead worker held, and the run's
+page limit shared by all workers."""
 
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from crawler.distributed import (
     QUEUE_KEY,
     SEEN_KEY,
     START_KEY,
+    RedisBudget,
     RunDupeFilter,
     Scheduler,
     Worker,
     inflight_key,
 )
 from crawler.middlewares.leases import PARENT_LEASE, LeaseMiddleware
+from tests.crawl_helpers import make_spider, seed_run
+from tests.test_spider_site import BASE, response, split
 
 
 class FakeSpider(scrapy.Spider):
@@ -170,3 +174,29 @@ def test_a_dead_workers_requests_and_start_messages_go_back_once(server) -> None
 def test_leases_are_for_distributed_workers_only() -> None:
     with pytest.raises(NotConfigured):
         LeaseMiddleware.from_crawler(get_crawler())
+
+
+def test_a_runs_page_limit_is_shared_by_all_workers(server) -> None:
+    one, two = RedisBudget(server, 1), RedisBudget(server, 1)
+    assert one.admit(["/1", "/2"], 3) == [True, True]
+    assert two.admit(["/2", "/3", "/4"], 3) == [True, True, False]  # /2 costs nothing again
+    assert one.admit(["/4", "/1"], 3) == [False, True]
+    assert RedisBudget(server, 2).admit(["/4"], 3) == [True]  # another run, another count
+    assert one.admit([], 3) == []
+
+
+def test_two_workers_site_spiders_stay_within_the_page_limit(settings, db, server) -> None:
+    # Each worker's site spider sees only the pages it fetched; the limit is the run's.
+    def page(first: int) -> bytes:
+        links = "".join(f'<a href="/{i}.html">{i}</a>' for i in range(first, first + 10))
+        return f"<html><body>{links}</body></html>".encode()
+
+    with db.session() as s:
+        sid, rid = seed_run(s, BASE, max_depth=5, max_pages=4)
+    one, two = (make_spider(settings, sid, rid, budget=RedisBudget(server, rid)) for _ in "ab")
+    one.budget.admit([BASE], 4)  # the seed, as the first worker took it
+    [item] = split(one.parse(response(BASE, page(0))))[0]
+    assert item.links == [(f"{BASE}{i}.html", 1) for i in range(3)]
+    [item] = split(two.parse(response(BASE + "x.html", page(1))))[0]
+    assert item.links == [(f"{BASE}{i}.html", 1) for i in (1, 2)]  # admitted already: free
+    assert two.crawler.stats.get_value("kuzet/pages/over_limit") == 8

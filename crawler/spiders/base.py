@@ -16,6 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
+from crawler.budget import LocalBudget, PageBudget
 from crawler.database import database_for
 from crawler.extract import parse_date
 from crawler.items import PageItem
@@ -32,13 +33,22 @@ class KuzetSpider(scrapy.Spider):
     source: Source
 
     def __init__(
-        self, *args: Any, source_id: int, crawl_run_id: int, resume: bool = False, **kwargs: Any
+        self,
+        *args: Any,
+        source_id: int,
+        crawl_run_id: int,
+        resume: bool = False,
+        budget: PageBudget | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.source_id = int(source_id)
         self.crawl_run_id = int(crawl_run_id)
         self.resume = bool(resume)
         self._scheduled: set[str] = set()
+        # The run's page limit: counted over what this spider scheduled, unless the run
+        # is shared (distributed crawl workers).
+        self.budget = budget or LocalBudget(self._scheduled)
         # url → (etag, last-modified, page id) of the newest stored version
         self._known: dict[str, tuple[str | None, str | None, int]] = {}
         # url → status of the newest row (ok / deleted), to notice items that vanish

@@ -127,6 +127,8 @@ class DistributedSpider(RedisSpider):
         if inner is None:
             return []
         seeds = list(inner.seeds()) if url == inner.source.start_url else [(url, 0)]
+        # Seeds count against the run's page limit, and are always crawled.
+        inner.budget.admit([u for u, _ in seeds], max(inner.source.max_pages, len(seeds)))
         with self.db.session() as s:
             insert_ignore(
                 s,
@@ -172,7 +174,10 @@ class DistributedSpider(RedisSpider):
         inner: KuzetSpider | None = None
         if live and kind is not None:
             inner = spider_for(kind).from_crawler(
-                self.crawler, source_id=source_id, crawl_run_id=run_id
+                self.crawler,
+                source_id=source_id,
+                crawl_run_id=run_id,
+                budget=distributed.RedisBudget(self.server, run_id),
             )
             if inner.rendered:
                 # Browser fetching needs the browser download handlers of a local crawl.

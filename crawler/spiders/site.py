@@ -58,14 +58,12 @@ class SiteSpider(KuzetSpider):
             return
         links: list[tuple[str, int]] = []
         if depth < self.source.max_depth:
-            for url in self._links.new_links(page):
-                if not self.follow(url):
-                    continue
-                if len(self._scheduled) >= self.source.max_pages:
-                    self.crawler.stats.inc_value("kuzet/pages/over_limit")
-                    break
-                self._scheduled.add(url)
-                links.append((url, depth + 1))
+            # dict: a page may link one URL twice (say, with two fragments)
+            found = list(dict.fromkeys(u for u in self._links.new_links(page) if self.follow(u)))
+            admitted = self.budget.admit(found, self.source.max_pages)
+            links = [(url, depth + 1) for url, ok in zip(found, admitted, strict=True) if ok]
+            if len(links) < len(found):
+                self.crawler.stats.inc_value("kuzet/pages/over_limit", len(found) - len(links))
         yield self.response_item(response, links=links)
         for url, d in links:
             yield self.request(url, d)

@@ -9,6 +9,7 @@ import lxml.etree
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from crawler.budget import LocalBudget, PageBudget
 from crawler.spiders.base import KuzetSpider
 from kuzet.models import FetchStatus
 
@@ -22,10 +23,11 @@ def _local(tag: str) -> str:
 class SitemapSpider(KuzetSpider):
     name = "sitemap"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, budget: PageBudget | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sitemaps = 0
-        self._pages = 0
+        # The limit counts the pages listed, not the sitemaps leading to them.
+        self.budget = budget or LocalBudget(set())
 
     def parse(self, response: Response) -> Any:
         if not response.meta.get("kuzet_sitemap", True):
@@ -57,6 +59,7 @@ class SitemapSpider(KuzetSpider):
                     self._sitemaps += 1
                     requests.append((url, {"kuzet_sitemap": True}))
         else:
+            entries: dict[str, dict[str, str]] = {}
             for entry in root.iter("{*}url"):
                 fields = {
                     _local(el.tag): (el.text or "").strip()
@@ -64,9 +67,12 @@ class SitemapSpider(KuzetSpider):
                     if el is not entry
                 }
                 url = fields.get("loc", "")
-                if not url or url in self._scheduled or self._pages >= self.source.max_pages:
+                if url and url not in self._scheduled:
+                    entries.setdefault(url, fields)
+            admitted = self.budget.admit(list(entries), self.source.max_pages)
+            for (url, fields), ok in zip(entries.items(), admitted, strict=True):
+                if not ok:
                     continue
-                self._pages += 1
                 requests.append(
                     (
                         url,
