@@ -41,6 +41,8 @@ DOWNLOADER_MIDDLEWARES = {
     # First: the route (proxy or browser) decides how the SSRF guard sees a request.
     "crawler.middlewares.route.SourceRouteMiddleware": 40,
     "crawler.middlewares.ssrf.SSRFGuardMiddleware": 50,
+    # Distributed workers only: after the guard, so a refused request books no time.
+    "crawler.middlewares.host_pace.HostPaceMiddleware": 60,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,  # replaced by backoff
     "crawler.middlewares.backoff.BackoffRetryMiddleware": 550,
 }

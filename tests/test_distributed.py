@@ -156,6 +156,7 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
     assert set(fetched) == {"/"} | {f"/p/{i}.html" for i in range(1, N)}
     # Both crawl workers fetched pages; the survivor put the dead one's requests back.
     survivor = survivor_log.read_text() + _crawl_logs(settings)
+    assert "'kuzet/distributed/paced'" in survivor  # one pace for the site, over both
     put_back = re.findall(r"stopped: (\d+) requests and \d+ start URLs put back", survivor)
     assert put_back and int(put_back[0]) > 0, survivor[-3000:]
     # Only what the killed worker held (fetched, not stored yet) was fetched again.

@@ -1,9 +1,10 @@
 """The Redis side of distributed crawling, step by step, on a real Redis server: leases,
 the duplicate check with the push, putting back what a dead worker held, and the run's
-page limit shared by all workers."""
+page limit and each host's pace, shared by all workers."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from crawler.distributed import (
     Worker,
     inflight_key,
 )
+from crawler.middlewares.host_pace import HostPaceMiddleware
 from crawler.middlewares.leases import PARENT_LEASE, LeaseMiddleware
 from tests.crawl_helpers import make_spider, seed_run
 from tests.test_spider_site import BASE, response, split
@@ -200,3 +202,24 @@ def test_two_workers_site_spiders_stay_within_the_page_limit(settings, db, serve
     [item] = split(two.parse(response(BASE + "x.html", page(1))))[0]
     assert item.links == [(f"{BASE}{i}.html", 1) for i in (1, 2)]  # admitted already: free
     assert two.crawler.stats.get_value("kuzet/pages/over_limit") == 8
+
+
+def test_workers_share_one_pace_per_host(redis_server) -> None:
+    url = redis_server.new_url()
+    settings = {"KUZET_DISTRIBUTED": True, "REDIS_URL": url, "AUTOTHROTTLE_ENABLED": False}
+    one, two = (
+        HostPaceMiddleware.from_crawler(
+            get_crawler(settings_dict={**settings, "DOWNLOAD_DELAY": 5})
+        )
+        for _ in "ab"
+    )
+    assert one.delay_s(scrapy.Request("http://a.kz/")) == 5.0  # no slot yet: the setting
+    # Bookings at one host, alternating between two workers, are a delay apart; another
+    # host is not held up. (5 s apart: the test's own pace cannot blur them.)
+    waits = [w.book("a.kz", 5.0) for w in (one, two, one, two)]
+    assert waits[0] == 0
+    for before, after in pairwise(waits):
+        assert 4.5 < after - before <= 5.0
+    assert two.book("b.kz", 5.0) == 0
+    with pytest.raises(NotConfigured):
+        HostPaceMiddleware.from_crawler(get_crawler(settings_dict={"REDIS_URL": url}))
