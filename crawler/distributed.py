@@ -374,6 +374,9 @@ class Scheduler(RedisScheduler):
 
     def enqueue_request(self, request: Any) -> bool:
         parent = request.meta.pop(PARENT_LEASE, None)
+        # A retry goes through Redis: not the login profile the route put in its meta
+        # (the route puts it back after the next pop).
+        request.meta.pop("playwright_context_kwargs", None)
         previous = request.meta.pop("kuzet_lease", None)
         unfiltered = request.dont_filter or bool(request.meta.get("redirect_urls"))
         fingerprint = None if unfiltered else self.df.request_fingerprint(request)

@@ -17,10 +17,11 @@ def needs_browser(render: bool, proxy: str | None) -> bool:
     return render or bool(proxy and urlsplit(proxy).scheme.startswith("socks"))
 
 
-def browser_settings(
-    *, chromium: str, home: str, proxy: str | None, storage_state: str | None
+def context_options(
+    *, proxy: str | None, storage_state: str | dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Scrapy settings that route a crawler's downloads through Chromium."""
+    """The browser context of a source: its proxy and login profile (a path or the
+    profile itself)."""
     context: dict[str, Any] = {
         "viewport": {"width": 1366, "height": 900},
         "locale": "ru-RU",
@@ -31,6 +32,13 @@ def browser_settings(
         context["proxy"] = {"server": proxy}
     if storage_state:
         context["storage_state"] = storage_state
+    return context
+
+
+def launch_settings(*, chromium: str, home: str) -> dict[str, Any]:
+    """Scrapy settings that let a crawler fetch through Chromium: requests marked
+    ``playwright`` go to the browser (launched at the first of them), the others to
+    Scrapy's own downloader."""
     browser_home = os.path.join(home or ".", "browser")
     os.makedirs(browser_home, exist_ok=True)
     return {
@@ -42,9 +50,33 @@ def browser_settings(
             "headless": True,
             "env": {**os.environ, "HOME": browser_home},
         },
-        "PLAYWRIGHT_CONTEXTS": {"kuzet": context},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
+    }
+
+
+def browser_settings(
+    *, chromium: str, home: str, proxy: str | None, storage_state: str | None
+) -> dict[str, Any]:
+    """Scrapy settings that route a crawler's downloads through Chromium."""
+    return {
+        **launch_settings(chromium=chromium, home=home),
+        "PLAYWRIGHT_CONTEXTS": {"kuzet": context_options(proxy=proxy, storage_state=storage_state)},
         # A rendered page costs a browser tab: fewer at once.
         "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
     }
+
+
+async def close_context(crawler: Any, name: str) -> int:
+    """Close the browser context ``name`` wherever the crawler's browser handlers (one per
+    URL scheme) have it open; how many were. For a distributed worker's context of a run
+    that is over. Relies on scrapy-playwright keeping its contexts in ``context_wrappers``
+    (0.0.48, pinned); each handler forgets a context when it closes."""
+    handlers = getattr(crawler.engine.downloader.handlers, "_handlers", {})
+    closed = 0
+    for handler in list(handlers.values()):
+        wrapper = getattr(handler, "context_wrappers", {}).get(name)
+        if wrapper is not None:
+            await wrapper.context.close()
+            closed += 1
+    return closed

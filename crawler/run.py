@@ -18,7 +18,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from crawler.database import database_for
-from crawler.render import browser_settings, needs_browser
+from crawler.render import browser_settings, launch_settings, needs_browser
 from crawler.spiders import spider_for
 from kuzet.db import Database, utcnow
 from kuzet.models import CrawlRun, CrawlStatus, Source
@@ -118,7 +118,12 @@ def _distributed(settings: Any) -> int:
     if not url:
         print("KUZET_REDIS_URL is not set", file=sys.stderr)
         return 2
-    for name, value in scrapy_settings(url).items():
+    # Browser fetching too, for the runs of rendered sources (the browser starts with
+    # the first request that needs it).
+    browser = launch_settings(
+        chromium=settings.get("KUZET_CHROMIUM"), home=settings.get("KUZET_HOME") or "."
+    )
+    for name, value in {**scrapy_settings(url), **browser}.items():
         settings.set(name, value, priority="cmdline")
     process = CrawlerProcess(settings)
     process.crawl(DistributedSpider)

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import redis
@@ -31,6 +32,7 @@ from kuzet.models import (
 from tests.webserver import WebServer
 from tests.workers import spawn_worker, stop_workers, wait_for
 
+DATA = Path(__file__).resolve().parent / "sample_data"
 N = 120
 CASINO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
 FLAGGED = {i for i in range(N) if i % 30 == 7}
@@ -166,3 +168,47 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
 
 def _crawl_logs(settings: Settings) -> str:
     return "".join(p.read_text() for p in (settings.home / "logs").glob("crawl-worker-*.log"))
+
+
+def test_a_crawl_worker_fetches_a_rendered_source_through_its_browser(
+    settings, db, tmp_path, redis_server, chromium
+) -> None:
+    # A page built by JavaScript: its text and its script-made link exist only rendered.
+    js = DATA / "js"
+    routes = {
+        "/app/": lambda p, h: (200, {}, (js / "app.html").read_bytes()),
+        "/app/second.html": lambda p, h: (200, {}, (js / "second.html").read_bytes()),
+    }
+    settings = replace(settings, redis_url=redis_server.new_url(), crawl_worker_ttl_s=3)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with WebServer(routes) as web:
+            with db.session() as s:
+                src = Source(
+                    name="js", start_url=f"{web.url}/app/", render=True, allow_private=True
+                )
+                s.add(src)
+                s.flush()
+                source_id = src.id
+            procs.append(spawn_worker(settings, "crawl", log=tmp_path / "crawl.out"))
+            [run_id] = start_runs(db, settings.redis_url or "", [source_id])
+
+            def run_over() -> bool:
+                with db.session() as s:
+                    return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
+
+            wait_for("the run to finish", run_over, 180)
+            # The run's browser context is closed once the run is over.
+            wait_for(
+                "the run's browser context to close",
+                lambda: f"Browser context run-{run_id} closed" in _crawl_logs(settings),
+                30,
+            )
+    finally:
+        stop_workers(procs, grace_s=60)
+    with db.session() as s:
+        assert s.get(CrawlRun, run_id).status == CrawlStatus.SUCCEEDED
+        pages = {p.url.removeprefix(web.url): p for p in s.scalars(select(Page))}
+        assert set(pages) == {"/app/", "/app/second.html"}
+        assert pages["/app/"].title == "Звезда — лучшие бонусы"
+        assert "бұлтты" in (pages["/app/second.html"].text or "")

@@ -12,6 +12,11 @@ from scrapy.crawler import Crawler
 from crawler.runs import source_spider
 
 
+def browser_context(spider: Any) -> str:
+    """The name of a distributed worker's browser context for a run."""
+    return f"run-{spider.crawl_run_id}"
+
+
 class SourceRouteMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -25,7 +30,13 @@ class SourceRouteMiddleware:
         if getattr(spider, "rendered", False):
             # The browser context carries the proxy and the login profile.
             request.meta.setdefault("playwright", True)
-            request.meta.setdefault("playwright_context", "kuzet")
+            if spider is self.crawler.spider:
+                request.meta.setdefault("playwright_context", "kuzet")  # from the settings
+            else:
+                # A distributed crawl worker's run: a context of the run's own, opened
+                # by the first request that needs it, closed when the run is over.
+                request.meta.setdefault("playwright_context", browser_context(spider))
+                request.meta.setdefault("playwright_context_kwargs", spider.context_options())
             if getattr(spider, "proxy", None):
                 request.meta["kuzet_proxied"] = True  # the browser's proxy resolves the host
         else:

@@ -21,7 +21,7 @@ from crawler.database import database_for
 from crawler.extract import parse_date
 from crawler.items import PageItem
 from crawler.middlewares.ssrf import BlockedRequest
-from crawler.render import needs_browser
+from crawler.render import context_options, needs_browser
 from kuzet.db import insert_ignore, utcnow
 from kuzet.models import FetchStatus, FrontierEntry, FrontierStatus, Page, PageBody, Source
 from kuzet.profiles import cookie_header, load_state, profile_path
@@ -107,6 +107,10 @@ class KuzetSpider(scrapy.Spider):
                 select(Page.url, Page.fetch_status).join(latest, Page.id == latest.c.id)
             ):
                 self._latest[url] = status
+
+    def context_options(self) -> dict[str, Any]:
+        """The options of this source's browser context (proxy, login profile)."""
+        return context_options(proxy=self.proxy, storage_state=self._profile)
 
     def stored_body(self, url: str) -> bytes | None:
         """The newest stored body of ``url`` (to follow links of a page answered with 304)."""

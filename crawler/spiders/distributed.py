@@ -19,6 +19,7 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.spiders import RedisSpider
 from twisted.internet import task
 from twisted.python.failure import Failure
@@ -26,7 +27,9 @@ from twisted.python.failure import Failure
 from crawler import distributed
 from crawler.database import database_for
 from crawler.items import PageItem, pages_stored
+from crawler.middlewares.route import browser_context
 from crawler.middlewares.spider_errors import failed_item
+from crawler.render import close_context
 from crawler.spiders import spider_for
 from crawler.spiders.base import KuzetSpider
 from kuzet.db import insert_ignore
@@ -85,11 +88,31 @@ class DistributedSpider(RedisSpider):
                 )
             self.schedule_next_requests()
             for run_id in distributed.finish_runs(self.db):
-                self._runs.pop(run_id, None)
+                inner = self._runs.pop(run_id, None)
+                if inner is not None and inner.rendered:
+                    self._close_context(inner)
                 for host in [h for h, r in self._hosts.items() if r == run_id]:
                     del self._hosts[host]
         except Exception:  # a failed tick is retried at the next one
             self.logger.exception("Crawl worker housekeeping failed")
+
+    def _close_context(self, inner: KuzetSpider) -> None:
+        name = browser_context(inner)
+        d = deferred_from_coro(close_context(self.crawler, name))
+        d.addCallback(
+            lambda n: (
+                n
+                and self.logger.info(
+                    "Browser context %(name)s closed: its run is over", {"name": name}
+                )
+            )
+        )
+        d.addErrback(
+            lambda f: self.logger.warning(
+                "Browser context %(name)s not closed: %(error)s",
+                {"name": name, "error": f.getErrorMessage()},
+            )
+        )
 
     def _closed(self, spider: Any, reason: str) -> None:
         if self._tick is not None and self._tick.running:
@@ -179,18 +202,8 @@ class DistributedSpider(RedisSpider):
                 crawl_run_id=run_id,
                 budget=distributed.RedisBudget(self.server, run_id),
             )
-            if inner.rendered:
-                # Browser fetching needs the browser download handlers of a local crawl.
-                self._fail_run(run_id, "sources fetched through the browser crawl locally")
-                inner = None
         self._runs[run_id] = inner
         return inner
-
-    def _fail_run(self, run_id: int, error: str) -> None:
-        with self.db.session() as s:
-            run = s.get(CrawlRun, run_id)
-            if run is not None and run.status == CrawlStatus.RUNNING:
-                run.status, run.error = CrawlStatus.FAILED, error
 
     def _wrap(self, run_id: int, request: scrapy.Request) -> scrapy.Request:
         cb = getattr(request.callback, "__name__", "parse")
