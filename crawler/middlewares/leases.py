@@ -35,8 +35,10 @@ class LeaseMiddleware:
         return cls(crawler)
 
     def _hold(self, response: Response, out: Any) -> Any:
+        if not isinstance(out, Request):
+            return out
         lease = response.meta.get("kuzet_lease")
-        if lease and isinstance(out, Request):
+        if lease:
             out.meta[PARENT_LEASE] = lease
             self.crawler.spider.worker.hold(lease)  # type: ignore[union-attr]
         return out

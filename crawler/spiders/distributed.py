@@ -21,6 +21,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.spiders import RedisSpider
+from sqlalchemy import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
@@ -87,14 +88,28 @@ class DistributedSpider(RedisSpider):
                     {"dead": dead, "n": n, "s": starts},
                 )
             self.schedule_next_requests()
-            for run_id in distributed.finish_runs(self.db):
-                inner = self._runs.pop(run_id, None)
-                if inner is not None and inner.rendered:
-                    self._close_context(inner)
-                for host in [h for h, r in self._hosts.items() if r == run_id]:
-                    del self._hosts[host]
+            distributed.finish_runs(self.db)
+            self._forget_finished()
         except Exception:  # a failed tick is retried at the next one
             self.logger.exception("Crawl worker housekeeping failed")
+
+    def _forget_finished(self) -> None:
+        """Let go of the runs that are over (whichever worker saw them end): their
+        source spiders, hosts and browser contexts."""
+        if not self._runs:
+            return
+        with self.db.session() as s:
+            over = s.scalars(
+                select(CrawlRun.id).where(
+                    CrawlRun.id.in_(list(self._runs)), CrawlRun.status != CrawlStatus.RUNNING
+                )
+            ).all()
+        for run_id in over:
+            inner = self._runs.pop(run_id, None)
+            if inner is not None and inner.rendered:
+                self._close_context(inner)
+            for host in [h for h, r in self._hosts.items() if r == run_id]:
+                del self._hosts[host]
 
     def _close_context(self, inner: KuzetSpider) -> None:
         name = browser_context(inner)
