@@ -261,14 +261,13 @@ redis.call('SREM', KEYS[5], ARGV[1])
 return {n, #starts}
 """
 
-# KEYS: the run's seen set, request queue; ARGV: fingerprint ('' = do not filter), seen
-# set TTL, score, request. The check and the push are one step: a worker dying between
-# them would leave a request marked seen that no one will ever fetch.
+# KEYS: the run's seen set, request queue; ARGV: fingerprint, seen set TTL, score,
+# request, '1' to push even if seen. The check and the push are one step: a worker dying
+# between them would leave a request marked seen that no one will ever fetch.
 _PUSH = """
-if ARGV[1] ~= '' then
-  if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-end
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if added == 0 and ARGV[5] ~= '1' then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 1
 """
@@ -295,11 +294,13 @@ class ReliableQueue(PriorityQueue):
         request.meta["kuzet_lease"] = hashlib.sha1(data).hexdigest()  # the field _POP set
         return request
 
-    def push_unseen(self, request: Any, seen_key: str, fingerprint: str | None) -> bool:
-        """Push ``request`` unless ``fingerprint`` is in ``seen_key`` (then False); no
-        fingerprint: push it anyway."""
+    def push_unseen(
+        self, request: Any, seen_key: str, fingerprint: str, *, force: bool = False
+    ) -> bool:
+        """Mark ``fingerprint`` seen in ``seen_key`` and push ``request``, unless it was
+        seen already (then False) and not ``force``."""
         data = self._encode_request(request)
-        args = [fingerprint or "", SEEN_TTL_S, -request.priority, data]
+        args = [fingerprint, SEEN_TTL_S, -request.priority, data, "1" if force else "0"]
         return bool(self._push(keys=[seen_key, self.key], args=args))
 
 
@@ -378,9 +379,13 @@ class Scheduler(RedisScheduler):
         # (the route puts it back after the next pop).
         request.meta.pop("playwright_context_kwargs", None)
         previous = request.meta.pop("kuzet_lease", None)
-        unfiltered = request.dont_filter or bool(request.meta.get("redirect_urls"))
-        fingerprint = None if unfiltered else self.df.request_fingerprint(request)
-        queued = self.queue.push_unseen(request, self.df.key_for(request), fingerprint)
+        queued = self.queue.push_unseen(
+            request,
+            self.df.key_for(request),
+            self.df.request_fingerprint(request),
+            # seen or not (marked seen all the same: a link to it later is not followed)
+            force=request.dont_filter or bool(request.meta.get("redirect_urls")),
+        )
         worker: Worker = self.spider.worker
         worker.let_go([parent])
         worker.drop(previous)

@@ -145,6 +145,12 @@ def test_a_retry_or_redirect_takes_the_place_of_the_popped_request(server) -> No
     assert scheduler.enqueue_request(moved)
     assert server.hlen(spider.worker.inflight) == 0
     assert server.zcard(QUEUE_KEY) == 2
+    # A redirect's target is marked seen all the same: a link to it later is not followed.
+    third = scheduler.next_request()
+    elsewhere = third.replace(url="http://a.kz/elsewhere")
+    elsewhere.meta["redirect_urls"] = [third.url]
+    assert scheduler.enqueue_request(elsewhere)
+    assert not scheduler.enqueue_request(request(spider, "http://a.kz/elsewhere"))
 
 
 def test_a_dead_workers_requests_and_start_messages_go_back_once(server) -> None:
