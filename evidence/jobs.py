@@ -67,13 +67,10 @@ def _lease_s(settings: Settings) -> float:
 def _recover(settings: Settings, session: Session) -> None:
     """Queue again the captures whose worker is gone: a process of this host that no
     longer runs, or (on any host) one that has held it past its lease."""
-    cutoff = utcnow() - timedelta(seconds=_lease_s(settings))
+    lease, now = timedelta(seconds=_lease_s(settings)), utcnow()
     running = session.scalars(select(Capture).where(Capture.status == CaptureStatus.RUNNING))
     for cap in running:
-        if procs.on_this_host(cap.worker_host) and cap.worker_pid:
-            if procs.alive(cap.worker_pid, cap.worker_host):
-                continue
-        elif cap.started_at is None or cap.started_at >= cutoff:
+        if not procs.holder_gone(cap.worker_pid, cap.worker_host, cap.started_at, lease, now):
             continue
         if cap.attempts >= MAX_ATTEMPTS:
             cap.status = CaptureStatus.FAILED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime, timedelta
 
 HOST = socket.gethostname()
 
@@ -24,3 +25,18 @@ def alive(pid: int | None, host: str | None) -> bool:
 
 def on_this_host(host: str | None) -> bool:
     return host == HOST
+
+
+def holder_gone(
+    pid: int | None,
+    host: str | None,
+    seen_at: datetime | None,
+    lease: timedelta,
+    now: datetime,
+) -> bool:
+    """Whether the worker holding a job (or a lock) is gone: on this host, its process no
+    longer runs; elsewhere (or with no process recorded), it was last seen (``seen_at``:
+    started, or its heartbeat) longer than ``lease`` ago, or never."""
+    if on_this_host(host) and pid:
+        return not alive(pid, host)
+    return seen_at is None or seen_at < now - lease

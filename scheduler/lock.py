@@ -35,12 +35,7 @@ def acquire(db: Database, name: str, *, stale_after: timedelta = STALE_AFTER) ->
     with db.session() as s:
         row = s.get(ProcessLock, name)
         if row is not None:
-            gone = (
-                not procs.alive(row.pid, row.host)
-                if procs.on_this_host(row.host)
-                else row.heartbeat_at < now - stale_after
-            )
-            if not gone:
+            if not procs.holder_gone(row.pid, row.host, row.heartbeat_at, stale_after, now):
                 raise AlreadyRunning(name, row.host, row.pid, row.acquired_at)
             # Taken over only if nobody else took it meanwhile (same heartbeat as read).
             taken = s.execute(

@@ -31,10 +31,9 @@ MAX_ATTEMPTS = 3
 def _recover(db: Database, now: datetime) -> None:
     with db.session() as s:
         for task in s.scalars(select(Task).where(Task.status == TaskStatus.RUNNING)):
-            if procs.on_this_host(task.worker_host):
-                if procs.alive(task.worker_pid, task.worker_host):
-                    continue
-            elif task.started_at is not None and task.started_at > now - LEASE:
+            if not procs.holder_gone(
+                task.worker_pid, task.worker_host, task.started_at, LEASE, now
+            ):
                 continue
             task.status = TaskStatus.QUEUED if task.attempts < MAX_ATTEMPTS else TaskStatus.FAILED
             task.error = "its worker stopped before it finished"

@@ -294,3 +294,20 @@ def test_rechecks_after_sent_decide_removed_and_still_available(
             assert {t.status for t in tasks} == {TaskStatus.SUCCEEDED}
             findings = sorted(t.result["finding"] for t in tasks)
             assert findings == ["removed", "removed", "still_available"]
+
+
+def test_a_holder_is_gone_when_its_process_is_or_its_lease_ran_out() -> None:
+    from datetime import timedelta
+
+    from kuzet.db import utcnow
+
+    now, lease = utcnow(), timedelta(minutes=5)
+    fresh, old = now - timedelta(minutes=1), now - timedelta(minutes=10)
+    # On this host the process decides, whatever the clock says.
+    assert not procs.holder_gone(os.getpid(), procs.HOST, old, lease, now)
+    assert procs.holder_gone(2**22 + 12345, procs.HOST, fresh, lease, now)
+    # Elsewhere (or no process recorded) the lease decides.
+    assert not procs.holder_gone(os.getpid(), "another-host", fresh, lease, now)
+    assert procs.holder_gone(os.getpid(), "another-host", old, lease, now)
+    assert procs.holder_gone(None, procs.HOST, None, lease, now)
+    assert not procs.holder_gone(None, procs.HOST, fresh, lease, now)
