@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -30,27 +29,16 @@ from kuzet.db import Database
 from kuzet.models import Capture, CaptureStatus, CrawlRun, CrawlStatus, FrontierEntry, Page, Source
 from tests.pgserver import PostgresServer
 from tests.redisserver import RedisServer
-from tests.webserver import WebServer
+from tests.webserver import WebServer, tree_site
 from tests.workers import spawn_worker, stop_workers, wait_for
 
 CASINO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
 NEWS = "Жаңалық {i}: Астанада ауа райы жақсы, жолдар ашық, мектептер жұмыс істеп тұр."
 
 
-def site(n: int):  # type: ignore[no-untyped-def]
-    def route(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        if path == "/robots.txt":
-            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
-        if path != "/" and not re.fullmatch(r"/p/\d+\.html", path):
-            return 404, {}, b"not found"
-        i = 0 if path == "/" else int(path.split("/")[-1].split(".")[0])
-        links = "".join(f'<a href="/p/{j}.html">{j}</a>' for j in (2 * i + 1, 2 * i + 2) if j < n)
-        text = CASINO if i % 20 == 7 else NEWS.format(i=i)
-        body = f"<html><head><meta charset=utf-8><title>Бет {i}</title></head>"
-        body += f"<body><article><p>{text}</p><p>{NEWS.format(i=i) * 20}</p></article>"
-        return 200, {}, (body + links + '<a href="/">home</a></body></html>').encode()
-
-    return route
+def text(i: int) -> str:
+    flagged = CASINO if i % 20 == 7 else NEWS.format(i=i)
+    return f"<article><p>{flagged}</p><p>{NEWS.format(i=i) * 20}</p></article>"
 
 
 SITES = 4
@@ -71,7 +59,9 @@ def one(workers: int, pg: PostgresServer, rd: RedisServer, pages: int, tmp: Path
     logs.mkdir(parents=True)
     out: dict[str, float] = {}
     with contextlib.ExitStack() as stack:
-        webs = [stack.enter_context(WebServer(site(pages // SITES))) for _ in range(SITES)]
+        webs = [
+            stack.enter_context(WebServer(tree_site(pages // SITES, text))) for _ in range(SITES)
+        ]
         with db.session() as s:
             sources = [
                 Source(

@@ -6,9 +6,7 @@ back to the queue for the other, the capture worker's job is taken over."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +17,7 @@ from sqlalchemy import func, select
 
 from crawler.distributed import start_runs
 from kuzet.config import Settings
+from kuzet.db import Database
 from kuzet.models import (
     Capture,
     CaptureStatus,
@@ -30,8 +29,8 @@ from kuzet.models import (
     Page,
     Source,
 )
-from tests.webserver import WebServer
-from tests.workers import spawn_worker, stop_workers, wait_for
+from tests.webserver import WebServer, tree_site
+from tests.workers import kill_group, spawn_worker, stop_workers, wait_for, worker_holding
 
 DATA = Path(__file__).resolve().parent / "sample_data"
 N = 120
@@ -39,19 +38,9 @@ CASINO = "Онлайн-казино: бонус на первый депозит
 FLAGGED = {i for i in range(N) if i % 30 == 7}
 
 
-def route(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    if path == "/robots.txt":
-        return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
-    if path != "/" and not re.fullmatch(r"/p/\d+\.html", path):
-        return 404, {}, b"not found"
-    i = 0 if path == "/" else int(path.split("/")[-1].split(".")[0])
-    # A wide site (a tree, so both workers find work), every page linking back to the start
-    # page (fetched once all the same).
-    links = "".join(f'<a href="/p/{j}.html">{j}</a>' for j in (2 * i + 1, 2 * i + 2) if j < N)
-    links += '<a href="/">home</a>'
-    text = CASINO if i in FLAGGED else f"Жаңалық {i}: ауа райы жақсы, жол ашық."
-    head = f"<head><meta charset=utf-8><title>Бет {i}</title></head>"
-    return 200, {}, f"<html>{head}<body><p>{text}</p>{links}</body></html>".encode()
+def text(i: int) -> str:
+    # Every page links back to the start page (fetched once all the same).
+    return f"<p>{CASINO if i in FLAGGED else f'Жаңалық {i}: ауа райы жақсы, жол ашық.'}</p>"
 
 
 ONE_AT_A_TIME = {"KUZET_CAPTURE_CONCURRENCY": "1"}
@@ -67,7 +56,7 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
     logs.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        with WebServer(route, delay=0.05) as web:
+        with WebServer(tree_site(N, text), delay=0.05) as web:
             with db.session() as s:
                 src = Source(
                     name="site",
@@ -99,27 +88,17 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
 
             def busy_worker() -> subprocess.Popen[bytes] | None:
                 # A worker holding requests: the one to kill, so that it loses some.
-                for key in server.scan_iter("kuzet:inflight:*"):
-                    if server.hlen(key):
-                        pid = int(key.decode().split(":")[-2])
-                        for proc in crawlers:
-                            if os.getpgid(pid) == proc.pid:
-                                return proc
-                return None
+                keys = [k for k in server.scan_iter("kuzet:inflight:*") if server.hlen(k)]
+                return worker_holding([int(k.decode().split(":")[-2]) for k in keys], crawlers)
 
             wait_for("a sixth of the site", lambda: done_pages() >= N // 6, 120)
             wait_for("a worker with requests in flight", lambda: busy_worker() is not None, 30)
             victim = busy_worker()
             assert victim is not None
-            os.killpg(victim.pid, signal.SIGKILL)  # a crawl host dies mid-run
-            victim.wait(10)
+            kill_group(victim)  # a crawl host dies mid-run
             survivor_log = logs / f"crawl-{1 - crawlers.index(victim)}.out"
 
-            def run_over() -> bool:
-                with db.session() as s:
-                    return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
-
-            wait_for("the run to finish", run_over, 180)
+            wait_for("the run to finish", lambda: run_over(db, run_id), 180)
             # Before the captures: the browser fetches flagged pages again.
             hits = dict(web.hits)
             capturers = [
@@ -134,20 +113,12 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
                     pids = s.scalars(
                         select(Capture.worker_pid).where(Capture.status == CaptureStatus.RUNNING)
                     ).all()
-                for pid in pids:
-                    for proc in capturers:
-                        try:
-                            if pid and os.getpgid(pid) == proc.pid:
-                                return proc
-                        except ProcessLookupError:
-                            continue
-                return None
+                return worker_holding(pids, capturers)
 
             wait_for("a capture under way", lambda: capturing() is not None, 120)
             capture_victim = capturing()
             assert capture_victim is not None
-            os.killpg(capture_victim.pid, signal.SIGKILL)  # a capture host dies mid-capture
-            capture_victim.wait(10)
+            kill_group(capture_victim)  # a capture host dies mid-capture
             capture_log = logs / f"capture-{1 - capturers.index(capture_victim)}.out"
 
             def captures_over() -> bool:
@@ -193,6 +164,11 @@ def test_two_crawl_and_two_capture_workers_lose_and_repeat_nothing(
     assert again <= int(put_back[0]), {p: n for p, n in fetched.items() if n > 1}
 
 
+def run_over(db: Database, run_id: int) -> bool:
+    with db.session() as s:
+        return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
+
+
 def _crawl_logs(settings: Settings) -> str:
     return "".join(p.read_text() for p in (settings.home / "logs").glob("crawl-worker-*.log"))
 
@@ -220,11 +196,7 @@ def test_a_crawl_worker_fetches_a_rendered_source_through_its_browser(
             procs.append(spawn_worker(settings, "crawl", log=tmp_path / "crawl.out"))
             [run_id] = start_runs(db, settings.redis_url or "", [source_id])
 
-            def run_over() -> bool:
-                with db.session() as s:
-                    return s.get(CrawlRun, run_id).status in CrawlStatus.FINAL
-
-            wait_for("the run to finish", run_over, 180)
+            wait_for("the run to finish", lambda: run_over(db, run_id), 180)
             # The run's browser context is closed once the run is over.
             wait_for(
                 "the run's browser context to close",

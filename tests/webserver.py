@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -72,6 +73,25 @@ def html(body: str, title: str = "Бет", status: int = 200, **headers: str) ->
     head = f"<head><meta charset='utf-8'><title>{title}</title></head>"
     data = f"<!doctype html><html>{head}<body>{body}</body></html>"
     return lambda path, h: (status, dict(headers), data.encode())
+
+
+def tree_site(n: int, text: Callable[[int], str]) -> Route:
+    """A site of ``n`` pages shaped as a binary tree (``/``, then ``/p/1.html`` ...): page
+    ``i`` shows ``text(i)`` and links to its two children and back to ``/``; robots.txt
+    allows everything. Wide, so several crawl workers all find work."""
+
+    def route(path: str, headers: dict[str, str]) -> Reply:
+        if path == "/robots.txt":
+            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
+        if path != "/" and not re.fullmatch(r"/p/\d+\.html", path):
+            return 404, {}, b"not found"
+        i = 0 if path == "/" else int(path.split("/")[-1].split(".")[0])
+        links = "".join(f'<a href="/p/{j}.html">{j}</a>' for j in (2 * i + 1, 2 * i + 2) if j < n)
+        links += '<a href="/">home</a>'
+        head = f"<head><meta charset=utf-8><title>Бет {i}</title></head>"
+        return 200, {}, f"<html>{head}<body>{text(i)}{links}</body></html>".encode()
+
+    return route
 
 
 class ProxyServer(WebServer):

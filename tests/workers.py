@@ -40,6 +40,26 @@ def stop_workers(procs: Sequence[subprocess.Popen[bytes]], grace_s: float) -> No
             os.killpg(p.pid, signal.SIGKILL)
 
 
+def worker_holding(
+    pids: Sequence[int | None], procs: Sequence[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes] | None:
+    """The worker (of ``procs``, each a process group) one of ``pids`` belongs to."""
+    for pid in pids:
+        for proc in procs:
+            try:
+                if pid and os.getpgid(pid) == proc.pid:
+                    return proc
+            except ProcessLookupError:
+                continue
+    return None
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a worker's whole process group, as a host dying, and reap it."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
 def wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check():
