@@ -13,11 +13,13 @@ Folding makes the ways people disguise a word read the same, on pages and in rul
 - every sign (punctuation, dashes, symbols) reads as a space, and in the slow fold a run
   of spaces as one.
 
-How it stays fast: text is encoded with a private single-byte code page (Cyrillic incl.
-Kazakh, ASCII, the Kazakh Latin letters and common punctuation), so byte offsets *are*
-character offsets, and then folded with one 256-entry table; both steps run in C.
-Characters outside the code page are folded once each (NFKC, case, confusables) into a
-``str.translate`` table the codec's error handler then uses. The folds that change
+How it stays fast: every character folds to one byte of a private single-byte code page
+(Cyrillic incl. Kazakh, ASCII, the Kazakh Latin letters and common punctuation), so byte
+offsets *are* character offsets. The compiled fold (``rules/_fold.c``) does it with one
+table lookup per character and finds the slow-fold signs in the same pass; without it,
+text is encoded with the code page and folded with one 256-entry table, both in C but
+four times slower. Characters outside the code page are folded once each (NFKC, case,
+confusables) and remembered. The folds that change
 length, and leet, are :func:`fold_slow`: the scanners run it only on windows around the
 places where they saw a sign of them (:data:`SLOW_SIGNS`), and only those windows pay for
 a position map (:class:`Folded`).
@@ -214,7 +216,19 @@ def encode(text: str) -> bytes:
 
 def fold_fast(text: str) -> bytes:
     """The 1:1 fold: one byte per character of ``text``."""
+    if _compiled is not None:
+        return _compiled.fold(text, _TABLE, _CLASSES, _UNSET, _resolve, False)
     return encode(text).translate(FOLD_TABLE)
+
+
+def fold_marked(text: str) -> tuple[bytes, list[int], list[int]] | None:
+    """The 1:1 fold, the end offsets of the :data:`SLOW_SIGNS` in it (every end each
+    pattern matches at, as Hyperscan reports them) and :func:`letter_run_ends`, all in one
+    pass of the compiled fold; None without it (the scanners then search the folded
+    bytes themselves)."""
+    if _compiled is None:
+        return None
+    return _compiled.fold(text, _TABLE, _CLASSES, _UNSET, _resolve, True)
 
 
 def decode(data: bytes) -> str:
@@ -278,6 +292,38 @@ _IS_LETTER = numpy.zeros(256, dtype=bool)
 _IS_LETTER[sorted(LETTERS)] = True
 # Invisible next to a letter; a leet digit inside or ending a word; spaced letters.
 SHAPE_SIGNS = (b"L\x02", b"\x02L", b"LDL", b"LLD", b"LSLSLSL")
+
+# The compiled fold (rules/_fold.c, built at install where a C compiler is at hand):
+# folding with the codec costs as much as the literal scan, and finding the signs in the
+# folded bytes as much again; in C, one pass does both. Same results (tested).
+try:
+    from rules import _fold as _compiled
+except ImportError:  # pragma: no cover - installed without a compiler
+    _compiled = None
+
+# Folded byte of every code point of planes 0 and 1; the rest of the code points (and
+# those not met yet, marked _UNSET: a byte no character folds to) go through _resolve
+# once, which fills their slot.
+_UNSET = min(set(range(256)) - set(FOLD_TABLE))
+_TABLE = bytearray([_UNSET]) * 0x20000
+for _i, _ch in enumerate(CODE_PAGE):
+    _TABLE[ord(_ch)] = FOLD_TABLE[_i]
+
+
+def _resolve(cp: int) -> int:
+    """The folded byte of a character outside the code page (as the codec folds it)."""
+    return FOLD_TABLE[_BYTE[_outside(chr(cp))]]
+
+
+# What the compiled fold needs to know of each folded byte to find the signs.
+_CLASSES = bytes(
+    (1 if i in WORD else 0)
+    | (2 if i in LETTERS else 0)
+    | (4 if CODE_PAGE[i] in LEET else 0)
+    | (8 if CODE_PAGE[i] in _SEPARATORS else 0)
+    | (16 if i == INVISIBLE else 0)
+    for i in range(256)
+)
 
 _RE_INVISIBLE = re.compile(b"\\x02+")
 _RE_SPACED = re.compile(

@@ -1,9 +1,10 @@
 """Multi-literal scanners over folded text: Hyperscan when installed, Aho–Corasick otherwise.
 
 Both scan the bytes of :func:`rules.normalize.fold_fast` for every literal at once and
-report where each occurrence *ends*. While doing so they watch for the signs that the
-1:1 fold is not enough (invisible characters, spaced or stretched letters, leet); the
-words around each sign are folded again the slow way and scanned once more.
+report where each occurrence *ends*. The signs that the 1:1 fold is not enough (invisible
+characters, spaced or stretched letters, leet) come from the compiled fold, which finds
+them while folding, or else from the scanners themselves; the words around each sign
+are folded again the slow way and scanned once more.
 """
 
 from __future__ import annotations
@@ -137,8 +138,15 @@ class LiteralScanner(ABC):
     def fold_and_scan(self, text: str) -> list[Segment]:
         """Fold ``text`` 1:1 and scan it; around every slow-fold sign, fold a window of
         the original text the slow way and scan that too."""
-        data = normalize.fold_fast(text)
-        hits, signs = self.scan(data)
+        marked = normalize.fold_marked(text)
+        if marked is None:
+            data = normalize.fold_fast(text)
+            hits, signs = self.scan(data)
+        else:  # the compiled fold found the signs already
+            data, signs, runs = marked
+            hits, _ = self.scan(data, signs=False)
+            matters = self.run_matters
+            signs += [e for e in runs if matters(data, e)]
         segments = [Segment(normalize.Folded(text, data), hits)]
         windows = self._windows(data, signs)
         if windows:
