@@ -125,7 +125,7 @@ static int signs_at(PyObject *signs, const unsigned char *out, Py_ssize_t i, uin
         }                                                                                   \
     }
 
-static PyObject *fold(PyObject *self, PyObject *args) {
+static PyObject *fold(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *text, *resolve;
     Py_buffer table_buf, classes_buf;
     int unset_int, marks;
@@ -134,6 +134,9 @@ static PyObject *fold(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *result = NULL, *bytes = NULL;
     Marks m = {NULL, NULL};
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) goto done; /* a legacy string: make it compact */
+#endif
     if (classes_buf.len != 256) {
         PyErr_SetString(PyExc_ValueError, "classes must be 256 bytes");
         goto done;
@@ -163,14 +166,12 @@ static PyObject *fold(PyObject *self, PyObject *args) {
     } else {
         FOLD_LOOP(Py_UCS4)
     }
-    if (marks && n > 0) {
+    if (marks) {
         /* The patterns that may end at the end of the text ($). */
         if (n >= 3 && (cls[out[n - 3]] & CLASS_LETTER) && (cls[out[n - 2]] & CLASS_LETTER) &&
             (cls[out[n - 1]] & CLASS_LEET) && append_end(m.signs, n))
             goto error;
         if (spaced_before(out, n, cls) && append_end(m.signs, n)) goto error;
-        result = Py_BuildValue("(OOO)", bytes, m.signs, m.runs);
-    } else if (marks) {
         result = Py_BuildValue("(OOO)", bytes, m.signs, m.runs);
     } else {
         result = bytes;
@@ -193,6 +194,11 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fold", NULL, -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_fold",
+    .m_size = -1,
+    .m_methods = methods,
+};
 
 PyMODINIT_FUNC PyInit__fold(void) { return PyModule_Create(&module); }
