@@ -16,7 +16,7 @@ import string
 from dataclasses import dataclass
 from functools import cache
 
-from rules.normalize import confusables
+from rules.codepage import confusables
 
 _ALPHABET = string.ascii_lowercase + string.digits + "-"
 _DIGITS = {"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b", "9": "g"}

@@ -14,12 +14,11 @@ Folding makes the ways people disguise a word read the same, on pages and in rul
   of spaces as one.
 
 How it stays fast: every character folds to one byte of a private single-byte code page
-(Cyrillic incl. Kazakh, ASCII, the Kazakh Latin letters and common punctuation), so byte
-offsets *are* character offsets. The compiled fold (``rules/_fold.c``) does it with one
-table lookup per character and finds the slow-fold signs in the same pass; without it,
-text is encoded with the code page and folded with one 256-entry table, both in C but
-four times slower. Characters outside the code page are folded once each (NFKC, case,
-confusables) and remembered. The folds that change
+(:mod:`rules.codepage`), so byte offsets *are* character offsets. The compiled fold
+(``rules/_fold.c``) does it with one table lookup per character and finds the slow-fold
+signs in the same pass; without it, text is encoded with the code page and folded with
+one 256-entry table, both in C but four times slower. Characters outside the code page
+are folded once each (NFKC, case, confusables) and remembered. The folds that change
 length, and leet, are :func:`fold_slow`: the scanners run it only on windows around the
 places where they saw a sign of them (:data:`SLOW_SIGNS`), and only those windows pay for
 a position map (:class:`Folded`).
@@ -28,173 +27,31 @@ a position map (:class:`Folded`).
 from __future__ import annotations
 
 import codecs
-import json
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy
 
-DATA = Path(__file__).parent / "data"
-
-INVISIBLE = 0x02  # deleted by the slow path
-
-_CYRILLIC = [chr(c) for c in range(0x0410, 0x0450)] + ["Ё", "ё"]
-_KAZAKH = list("ӘәҒғҚқҢңӨөҰұҮүҺһІі")
-_KAZAKH_LATIN = list("ÄäĞğıİÑñÖöŞşŪūÜü")
-_PUNCT = list("\u00a0\u2010\u2011\u2012\u2013\u2014\u2015«»“”„‘’…№•·₸€°×§©®™\ufffd\u0301")
-
-# Kazakh Latin (2021) letters that stand for exactly one Cyrillic letter.
-_KAZAKH_LATIN_FOLD = {
-    "ä": "ә", "ğ": "ғ", "ı": "і", "ñ": "ң", "ö": "ө", "ş": "ш", "ū": "ұ", "ü": "ү",
-}  # fmt: skip
-# Digits and signs used for letters, applied only inside words that also have letters.
-# (By shape: 4 is а here, as in к4зино, not the ч of chat slang.)
-LEET = {"0": "о", "3": "з", "4": "а", "6": "б", "1": "і", "@": "а", "$": "с"}
-_SEPARATORS = " "  # after folding, every separator (. _ * · | / ...) is a space
-
-
-# Frequent characters outside those ranges get the slots of control characters that
-# page text never holds, so they cost no call of the codec's error handler: the Latin
-# schwa Kazakh is often typed with, invisible format characters and blank fillers, and
-# the commonest emoji of the Basic Multilingual Plane (the codec's fast map holds no
-# others). A displaced control character still folds to a space.
-_FREQUENT = list("əƏ\ufe0f\u200d\u00ad\u200c\u2060\ufeff\u2800\u3164❤✅❗⚡➡✔✨⭐♥☺❌▶☝✌")
-_FREE_SLOTS = [*range(0x03, 0x09), *range(0x0E, 0x20)]
-
-
-def _code_page() -> str:
-    chars = [chr(i) for i in range(128)]
-    chars[INVISIBLE] = "\u200b"
-    assert len(_FREQUENT) == len(_FREE_SLOTS)
-    for slot, ch in zip(_FREE_SLOTS, _FREQUENT, strict=True):
-        chars[slot] = ch
-    high = _CYRILLIC + _KAZAKH + _KAZAKH_LATIN + _PUNCT
-    assert len(high) == 128 and len(set(high)) == 128, len(high)
-    return "".join(chars + high)
-
-
-CODE_PAGE = _code_page()
-_ENCODING_MAP = codecs.charmap_build(CODE_PAGE)
-assert type(_ENCODING_MAP).__name__ == "EncodingMap"  # not the slow dict fallback
-_BYTE = {ch: i for i, ch in enumerate(CODE_PAGE)}
-
-
-@cache
-def confusables() -> dict[str, str]:
-    """TR39 confusables: source character → prototype string."""
-    out: dict[str, str] = {}
-    with (DATA / "confusables.txt").open(encoding="utf-8-sig") as fh:
-        for line in fh:
-            line = line.split("#", 1)[0].strip()
-            if not line:
-                continue
-            src, dst, *_ = (p.strip() for p in line.split(";"))
-            s = "".join(chr(int(x, 16)) for x in src.split())
-            if len(s) == 1:
-                out[s] = "".join(chr(int(x, 16)) for x in dst.split())
-    return out
-
-
-@cache
-def kazakh_latin() -> dict[str, str]:
-    """The 2021 Kazakh Latin alphabet, Cyrillic letter → Latin (lower case)."""
-    table = json.loads((DATA / "kazakh_latin_2021.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in table["kaz_Cyrl_to_Latn"].items() if k.islower()}
-
-
-@cache
-def _by_prototype() -> dict[str, str]:
-    """TR39 prototype → the Cyrillic letter (lower case) that has it."""
-    conf = confusables()
-    by_proto: dict[str, str] = {}
-    for ch in _CYRILLIC + _KAZAKH:
-        by_proto.setdefault(conf.get(ch, ch), ch.lower())
-    return by_proto
-
-
-def _lookalikes() -> dict[str, str]:
-    """ASCII letters that look like a Cyrillic letter → that letter (lower case)."""
-    conf = confusables()
-    out: dict[str, str] = {}
-    for ch in CODE_PAGE:
-        if ch.isascii() and ch.isalpha():
-            target = _by_prototype().get(conf.get(ch, ch))
-            if target:
-                out[ch] = target
-    return out
-
-
-def _plain(ch: str) -> bool:
-    """A code-page character that folds by itself (not one of the frequent extras)."""
-    return ch in _BYTE and ch not in _FREQUENT
-
-
-def _outside(ch: str) -> str:
-    """Fold a character outside the code page to one inside it."""
-    cat = unicodedata.category(ch)
-    if cat in ("Cf", "Mn", "Me"):
-        return "\u200b"
-    if ch.isspace():
-        return " "
-    nfkc = unicodedata.normalize("NFKC", ch)
-    if len(nfkc) == 1 and _plain(nfkc):
-        return nfkc  # fullwidth and mathematical letters, ligature-free forms
-    conf = confusables()
-    for cand in (ch, nfkc, ch.lower()):
-        cyrillic = _by_prototype().get(conf.get(cand, cand))
-        if cyrillic:
-            return cyrillic  # Greek and other look-alikes of Cyrillic letters
-    for cand in (nfkc, ch.lower(), conf.get(ch, "")):
-        if len(cand) == 1 and _plain(cand):
-            return cand
-    return "\x01"
-
-
-def _fold_char(ch: str) -> str:
-    """How one code-page character folds (to one code-page character)."""
-    if ch in _FREQUENT:
-        return _fold_char(_outside(ch))  # folded as if it had stayed outside
-    if ch == "\u200b" or ch == "\u0301":
-        return "\u200b"
-    if ch.isspace() or ch in "-\u2010\u2011\u2012\u2013\u2014\u2015":
-        return " "
-    if ch.lower() in _KAZAKH_LATIN_FOLD:
-        return _KAZAKH_LATIN_FOLD[ch.lower()]
-    if ch == "İ":
-        return "и"
-    look = _LOOKALIKES.get(ch)
-    if look:
-        return look
-    low = ch.lower()
-    if low in _LOOKALIKES:
-        return _LOOKALIKES[low]
-    if low == "ё":
-        return "е"
-    if not ch.isalnum() and ch not in LEET:
-        # Every other sign reads as a space: words are then always space-delimited, so the
-        # scanner can look for " stem" and never wade through matches inside words.
-        return " "
-    return low if len(low) == 1 and low in _BYTE else ch
-
-
-_LOOKALIKES = _lookalikes()
-FOLD_TABLE = bytes(_BYTE[_fold_char(ch)] for ch in CODE_PAGE)
-# Bytes that are part of a word once folded: letters and digits.
-WORD = frozenset(
-    i for i, ch in enumerate(CODE_PAGE) if FOLD_TABLE[i] == i and ch.isalnum() and ch != "\u200b"
+from rules.codepage import (
+    BYTE,
+    CODE_PAGE,
+    ENCODING_MAP,
+    FOLD_TABLE,
+    INVISIBLE,
+    LEET,
+    LEET_BYTES,
+    LETTERS,
+    SEPARATORS,
+    WORD,
+    fold_outside,
 )
-LETTERS = frozenset(i for i in WORD if CODE_PAGE[i].isalpha())
-LEET_BYTES = bytes(_BYTE[LEET[ch]] if ch in LEET else i for i, ch in enumerate(CODE_PAGE))
 
 
 class _OutsideTable(dict[int, str]):
     """``str.translate`` table that folds each new character once, then looks it up in C."""
 
     def __missing__(self, cp: int) -> str:
-        folded = self[cp] = _outside(chr(cp))
+        folded = self[cp] = fold_outside(chr(cp))
         return folded
 
 
@@ -211,7 +68,7 @@ codecs.register_error("kuzet.fold", _error_handler)
 
 def encode(text: str) -> bytes:
     """The text in the code page, one byte per character (not folded yet)."""
-    return codecs.charmap_encode(text, "kuzet.fold", _ENCODING_MAP)[0]
+    return codecs.charmap_encode(text, "kuzet.fold", ENCODING_MAP)[0]
 
 
 def fold_fast(text: str) -> bytes:
@@ -245,8 +102,8 @@ def _class(byte_values: frozenset[int]) -> bytes:
 _W = _class(WORD)
 WORD_RUN = re.compile(b"[" + _W + b"]*")  # the rest of a word, from an offset
 _L = _class(LETTERS)
-_S = _class(frozenset(_BYTE[c] for c in _SEPARATORS))
-_DIGITISH = _class(frozenset(_BYTE[c] for c in LEET))
+_S = _class(frozenset(BYTE[c] for c in SEPARATORS))
+_DIGITISH = _class(frozenset(BYTE[c] for c in LEET))
 # Signs that the 1:1 fold is not enough (letter runs aside: :func:`letter_run_ends`).
 # Each is narrow on purpose (a sign costs the slow fold of the text around it): invisibles
 # only next to a letter, digits only inside a word or ending one.
@@ -284,7 +141,7 @@ _SLOW_RES = {name: re.compile(pat) for name, pat in SLOW_SIGNS.items()}
 _SHAPE = bytes(
     ord("L") if i in LETTERS
     else ord("D") if CODE_PAGE[i] in LEET
-    else ord("S") if CODE_PAGE[i] in _SEPARATORS
+    else ord("S") if CODE_PAGE[i] in SEPARATORS
     else (i if i == INVISIBLE else ord("."))
     for i in range(256)
 )  # fmt: skip
@@ -312,7 +169,7 @@ for _i, _ch in enumerate(CODE_PAGE):
 
 def _resolve(cp: int) -> int:
     """The folded byte of a character outside the code page (as the codec folds it)."""
-    return FOLD_TABLE[_BYTE[_outside(chr(cp))]]
+    return FOLD_TABLE[BYTE[fold_outside(chr(cp))]]
 
 
 # What the compiled fold needs to know of each folded byte to find the signs.
@@ -320,7 +177,7 @@ _CLASSES = bytes(
     (1 if i in WORD else 0)
     | (2 if i in LETTERS else 0)
     | (4 if CODE_PAGE[i] in LEET else 0)
-    | (8 if CODE_PAGE[i] in _SEPARATORS else 0)
+    | (8 if CODE_PAGE[i] in SEPARATORS else 0)
     | (16 if i == INVISIBLE else 0)
     for i in range(256)
 )

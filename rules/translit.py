@@ -8,7 +8,7 @@ Latin letters that look like Cyrillic ones fold to those.
 
 from __future__ import annotations
 
-from rules.normalize import kazakh_latin
+from rules.codepage import kazakh_latin
 
 # Everyday Russian transliteration (passports, chats, domain names): one or more options
 # per letter; Kazakh letters get their plain-Latin readings.
