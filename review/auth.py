@@ -145,3 +145,10 @@ class Allow:
         if user.role not in self.roles:
             raise HTTPException(status_code=403, detail=t("error.forbidden", lang_of(request)))
         return user
+
+
+# The roles each route admits, as route parameters.
+Reader = Annotated[User, Depends(Allow(READERS))]
+Reviewer = Annotated[User, Depends(Allow(REVIEWERS))]
+Signer = Annotated[User, Depends(Allow(SIGNERS))]
+Anyone = Annotated[User, Depends(Allow(EVERYONE))]
