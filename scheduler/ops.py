@@ -212,6 +212,7 @@ def doctor(settings: Settings, db: Database, *, full: bool = False) -> list[Chec
               else "DejaVu fonts missing: Kazakh letters will not render in notices")
     )  # fmt: skip
     checks.append(_migrations(db))
+    checks.append(_rule_engine())
     settings.home.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(settings.home).free
     checks.append(
@@ -219,6 +220,20 @@ def doctor(settings: Settings, db: Database, *, full: bool = False) -> list[Chec
     )
     checks.append(_evidence(settings, db, full))
     return checks
+
+
+def _rule_engine() -> Check:
+    """Which scanner and fold the rules run on. Either fallback is correct, only slower,
+    so it is reported, not failed."""
+    from rules import normalize, scanner
+
+    scan = "Hyperscan" if scanner.hyperscan is not None else "Aho-Corasick (no Hyperscan)"
+    fold = (
+        "compiled fold"
+        if normalize._compiled is not None
+        else "pure-Python fold (rules/_fold.c not built: ./scripts/setup with a C compiler)"
+    )
+    return Check("rules", True, f"{scan}, {fold}")
 
 
 def _migrations(db: Database) -> Check:

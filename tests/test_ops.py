@@ -72,6 +72,7 @@ def test_doctor_passes_then_names_the_broken_evidence(settings, db, chromium) ->
     assert r.exit_code == 0, r.output
     for name in ("browser", "fonts", "database", "disk", "evidence"):
         assert f"ok {name}" in r.output
+    assert "ok rules: Hyperscan, compiled fold" in r.output
     with db.session() as s:
         sha = detection(s, store, "http://127.0.0.1:9/a").capture.artifacts[0].sha256
     path = store.path(sha)
