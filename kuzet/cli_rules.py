@@ -33,9 +33,8 @@ def rules_validate(ctx: typer.Context, directory: Path | None = None) -> None:
     """Validate every pack; the first error names file, line and field."""
     c = ctx_of(ctx)
     rs = _load(c, directory)
-    console.print(
-        f"{len(rs.rules)} rules OK ({directory or c.settings.rules_dir})", highlight=False
-    )
+    path = directory or c.settings.rules_dir
+    console.print(t("cli.rules_valid", c.lang, n=len(rs.rules), path=path), highlight=False)
 
 
 @app.command("test")
@@ -47,7 +46,8 @@ def rules_test(ctx: typer.Context, directory: Path | None = None) -> None:
     rs = _load(c, directory)
     count, failures = run_inline_tests(rs)
     for f in failures:
-        what = "should match" if f.kind == "match" else "should NOT match"
+        key = "cli.rule_should_match" if f.kind == "match" else "cli.rule_should_not_match"
+        what = t(key, c.lang)
         err.print(
             f"[red]FAIL[/] {f.rule_id} ({rs.sources[f.rule_id]}): {what}: {f.text!r}",
             highlight=False,
@@ -61,10 +61,10 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def _write_json(path: Path | None, data: dict[str, Any]) -> None:
+def _write_json(path: Path | None, data: dict[str, Any], lang: str) -> None:
     if path:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        console.print(f"report: {path}", highlight=False)
+        console.print(t("cli.report_written", lang, path=path), highlight=False)
 
 
 @app.command("eval")
@@ -106,7 +106,7 @@ def rules_eval(
             )
         console.print(table)
     console.print(t("cli.eval_done", c.lang, n=result.documents))
-    _write_json(report, result.as_dict())
+    _write_json(report, result.as_dict(), c.lang)
 
 
 @app.command("backtest")
@@ -140,7 +140,7 @@ def rules_backtest(
     for label, changes in (("+", result.newly_flagged), ("-", result.no_longer_flagged)):
         for change in changes[:show]:
             console.print(f" {label} {change.url}  ({', '.join(change.rules)})", highlight=False)
-    _write_json(report, result.as_dict())
+    _write_json(report, result.as_dict(), c.lang)
 
 
 @app.command("phash")

@@ -334,6 +334,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Заменено новым проектом",
         "en": "Superseded",
     },
+    "cli.rules_valid": {
+        "kk": "{n} ереже дұрыс ({path}).",
+        "ru": "Правил без ошибок: {n} ({path}).",
+        "en": "{n} rules OK ({path}).",
+    },
+    "cli.rule_should_match": {
+        "kk": "табуы керек еді",
+        "ru": "должно совпасть",
+        "en": "should match",
+    },
+    "cli.rule_should_not_match": {
+        "kk": "таппауы керек еді",
+        "ru": "не должно совпасть",
+        "en": "should NOT match",
+    },
+    "cli.report_written": {
+        "kk": "Есеп: {path}",
+        "ru": "Отчёт: {path}",
+        "en": "report: {path}",
+    },
     "cli.rules_ok": {
         "kk": "{n} ереже тексерілді, {tests} мысал — бәрі дұрыс.",
         "ru": "Проверено правил: {n}, примеров: {tests} — все верны.",

@@ -23,6 +23,28 @@ def test_rules_test_passes_and_speaks_the_chosen_language(settings) -> None:
     assert "Проверено правил" in r.output
 
 
+def test_rule_checks_speak_kazakh_too(settings, tmp_path) -> None:
+    r = CliRunner().invoke(app, ["--lang", "kk", "rules", "validate"], env=env(settings))
+    assert r.exit_code == 0, r.output
+    assert "ереже дұрыс" in r.output
+    packs = tmp_path / "packs"
+    shutil.copytree(settings.rules_dir, packs)
+    text = (packs / "suicide.yaml").read_text(encoding="utf-8")
+    # A "must not match" example that does match: the rule's own "match" example.
+    wrong = text.replace(
+        '- "Психологтар ата-аналарға «Көк кит» қаупі туралы айтты."',
+        '- "«Көк кит» ойыны: куратор 50 тапсырма береді, соңғы тапсырма — өмірден кету. '
+        'Ешкімге айтпа!"',
+    )
+    assert wrong != text
+    (packs / "suicide.yaml").write_text(wrong, encoding="utf-8")
+    r = CliRunner().invoke(
+        app, ["--lang", "kk", "rules", "test"], env=env(settings, KUZET_RULES_DIR=str(packs))
+    )
+    assert r.exit_code == 1
+    assert "suicide.death-group.kk" in r.output and "таппауы керек еді" in r.output
+
+
 def test_invalid_pack_names_file_line_and_field(settings, tmp_path) -> None:
     bad = tmp_path / "packs"
     shutil.copytree(settings.rules_dir, bad)
