@@ -31,6 +31,8 @@ DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 REDIRECT_MAX_TIMES = 5
+# Every URL once per crawl, but a redirect always: see crawler/dupefilter.py.
+DUPEFILTER_CLASS = "crawler.dupefilter.RedirectDupeFilter"
 COOKIES_ENABLED = False
 
 RETRY_TIMES = 2

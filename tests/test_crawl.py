@@ -140,3 +140,42 @@ def test_conditional_recrawl_gets_304s_and_still_walks_the_site(settings, db, sa
             select(FrontierEntry.url).where(FrontierEntry.crawl_run_id == run.id)
         ).all()
         assert len(done) == 6  # 5 pages + the missing one
+
+
+def _redirects(path: str, _headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    if path == "/robots.txt":
+        return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
+    if path == "/":
+        links = " ".join(f'<a href="{p}">{p}</a>' for p in ("/a", "/old", "/gone", "/loop1"))
+        return 200, html, f"<html><body>{links}</body></html>".encode()
+    moved = {"/old": "/a", "/gone": "/missing", "/loop1": "/loop2", "/loop2": "/loop1"}
+    if path in moved:
+        return 301, {"Location": moved[path]}, b""
+    if path == "/a":
+        return 200, html, "<html><body><p>Жаңалық: ауа райы</p></body></html>".encode()
+    return 404, html, b"<html><body>not found</body></html>"
+
+
+def test_every_redirecting_url_ends_done_or_failed(settings, db) -> None:
+    # /old moves to /a, which the crawl has fetched already; /gone moves to a 404; /loop1
+    # and /loop2 send each other round. Each frontier entry must end with a page stored
+    # under it (none left pending), and /a is not stored twice under its own URL.
+    from tests.webserver import WebServer
+
+    with WebServer(_redirects) as web:
+        add_source(db, "moves", web.url + "/", max_depth=3)
+        assert run_crawl(settings, db).returncode == 0
+    with db.session() as s:
+        frontier = {
+            f.url.removeprefix(web.url): f.status.value for f in s.scalars(select(FrontierEntry))
+        }
+        pages = {p.url.removeprefix(web.url): p for p in s.scalars(select(Page))}
+    assert frontier == {
+        "/": "done", "/a": "done", "/old": "done", "/gone": "failed", "/loop1": "failed"
+    }  # fmt: skip
+    assert set(pages) == {"/", "/a", "/old", "/gone", "/loop1"}
+    assert pages["/old"].final_url == web.url + "/a"
+    assert pages["/old"].fetch_status == FetchStatus.OK
+    assert pages["/gone"].http_status == 404 and pages["/gone"].final_url == web.url + "/missing"
+    assert "redirect" in (pages["/loop1"].error or "").lower()

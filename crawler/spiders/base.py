@@ -239,7 +239,12 @@ class KuzetSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterable[PageItem]:
         request = failure.request  # type: ignore[attr-defined]
+        # The frontier URL: where a redirect chain started (a 404 or a loop at its end
+        # is that URL's failure).
+        url = request.meta.get("redirect_urls", [request.url])[0]
         fields: dict[str, Any] = {"fetch_status": FetchStatus.FAILED.value}
+        if url != request.url:
+            fields["final_url"] = request.url
         if failure.check(HttpError):
             response = failure.value.response
             fields.update(
@@ -257,13 +262,13 @@ class KuzetSpider(scrapy.Spider):
         elif failure.check(IgnoreRequest):
             # Refused on purpose by robots.txt: not a failed fetch, but done.
             self.crawler.stats.inc_value("kuzet/pages/ignored")
-            yield self.item(request.url, fetch_status=FetchStatus.OK.value, store_page=False)
+            yield self.item(url, fetch_status=FetchStatus.OK.value, store_page=False)
             return
         else:
             fields["error"] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         self.crawler.stats.inc_value("kuzet/pages/failed")
         self.crawler.stats.inc_value("kuzet/pages/fetched")
-        yield self.item(request.url, **fields)
+        yield self.item(url, **fields)
 
 
 def media_type(response: Response) -> tuple[str, str | None]:
