@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.live import Live
@@ -23,7 +23,10 @@ from kuzet import (
 from kuzet.cli_common import Ctx, console, ctx_of, err, fail
 from kuzet.config import LANGUAGES, Settings
 from kuzet.i18n import t
-from rules.loader import RulePackError
+from rules.loader import VIOLATION_TYPES_FILE, RulePackError, load_violation_types
+
+if TYPE_CHECKING:
+    from kuzet.demo import DemoResult
 
 app = typer.Typer(
     help="kuzet — monitoring, evidence capture and Form 2 notices.", no_args_is_help=True
@@ -66,6 +69,25 @@ def main_callback(
 # ---------------------------------------------------------------- demo / serve
 
 
+def demo_table(result: DemoResult, type_names: dict[str, str], lang: str) -> Table:
+    """The demo's summary: pages, detections per violation type (by its name in
+    ``lang``), captures and notices."""
+    table = Table(title=t("demo.summary", lang), show_header=False)
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row(
+        t("demo.pages", lang),
+        f"{result.pages} ({t('demo.failed_fetches', lang)}: {result.failed_fetches})",
+    )
+    for vtype, n in result.detections.items():
+        table.add_row(f"{t('demo.detections', lang)}: {type_names.get(vtype, vtype)}", str(n))
+    table.add_row(
+        t("demo.captures", lang), f"{result.captures_succeeded} / {result.captures_failed}"
+    )
+    table.add_row(t("demo.notices", lang), str(len(result.notices)))
+    return table
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -85,19 +107,8 @@ def demo(
             result = run_demo(c.settings, c.db)
     except RulePackError as exc:
         raise fail(str(exc)) from exc
-    table = Table(title=t("demo.summary", lang), show_header=False)
-    table.add_column("")
-    table.add_column("", justify="right")
-    table.add_row(
-        t("demo.pages", lang),
-        f"{result.pages} ({t('demo.failed_fetches', lang)}: {result.failed_fetches})",
-    )
-    for vtype, n in result.detections.items():
-        table.add_row(f"{t('demo.detections', lang)}: {vtype}", str(n))
-    table.add_row(
-        t("demo.captures", lang), f"{result.captures_succeeded} / {result.captures_failed}"
-    )
-    table.add_row(t("demo.notices", lang), str(len(result.notices)))
+    names = load_violation_types(c.settings.rules_dir / VIOLATION_TYPES_FILE)
+    table = demo_table(result, {k: v.get(lang) for k, v in names.items()}, lang)
     console.print(table)
     for n in result.notices:
         console.print(f"  #{n['id']}: {n['pdf']}\n       {n['json']}", highlight=False)

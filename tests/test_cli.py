@@ -127,3 +127,21 @@ def test_crawl_command_shows_progress_and_a_table(settings, sample_site, chromiu
     assert "captures: 1 succeeded, 0 failed" in r.output  # the flagged page, captured at once
     r = runner.invoke(app, ["crawl", "--resume"], env=e)
     assert r.exit_code == 1 and "no interrupted crawl to resume" in r.output
+
+
+def test_demo_summary_names_violation_types_in_the_chosen_language(settings) -> None:
+    from rich.console import Console
+
+    from kuzet.cli import demo_table
+    from kuzet.demo import DemoResult
+    from rules.loader import VIOLATION_TYPES_FILE, load_violation_types
+
+    names = load_violation_types(settings.rules_dir / VIOLATION_TYPES_FILE)
+    result = DemoResult(pages=16, failed_fetches=1, detections={"online_gambling": 6, "new": 1})
+    for lang in ("kk", "ru"):
+        console = Console(width=200, record=True)
+        console.print(demo_table(result, {k: v.get(lang) for k, v in names.items()}, lang))
+        text = console.export_text()
+        assert names["online_gambling"].get(lang) in text
+        assert "online_gambling" not in text
+        assert ": new" in text  # a type the catalog lacks keeps its code
