@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy
@@ -153,9 +154,18 @@ SHAPE_SIGNS = (b"L\x02", b"\x02L", b"LDL", b"LLD", b"LSLSLSL")
 # The compiled fold (rules/_fold.c, built at install where a C compiler is at hand):
 # folding with the codec costs as much as the literal scan, and finding the signs in the
 # folded bytes as much again; in C, one pass does both. Same results (tested).
+_FOLD_VERSION = 1  # of rules/_fold.c that this module speaks to
 try:
     from rules import _fold as _compiled
 except ImportError:  # pragma: no cover - installed without a compiler
+    _compiled = None
+if _compiled is not None and getattr(_compiled, "VERSION", None) != _FOLD_VERSION:
+    warnings.warn(
+        f"rules/_fold.c was built from another version ({getattr(_compiled, 'VERSION', None)},"
+        f" not {_FOLD_VERSION}): folding in pure Python; rerun ./scripts/setup",
+        RuntimeWarning,
+        stacklevel=1,
+    )
     _compiled = None
 
 # Folded byte of every code point of planes 0 and 1; the rest of the code points (and

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,3 +111,21 @@ def test_the_engine_finds_the_same_with_the_pure_fold(monkeypatch: pytest.Monkey
     assert normalize.fold_marked("x") is None
     assert m.find_many(texts) == with_c
     assert sum(map(len, with_c)) > 50
+
+
+def test_a_build_of_another_version_is_not_used() -> None:
+    # A .so left over from an older rules/_fold.c (setup not rerun) must not be called
+    # with arguments it does not know: normalize warns and folds in pure Python.
+    code = (
+        "import sys, types, warnings\n"
+        "sys.modules['rules._fold'] = types.ModuleType('rules._fold')  # no VERSION\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from rules import normalize\n"
+        "assert normalize._compiled is None\n"
+        "assert any('rerun ./scripts/setup' in str(w.message) for w in seen), seen\n"
+        "assert normalize.fold('КАЗИНО') == 'казино'\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
