@@ -106,7 +106,7 @@ def demo(
         with console.status("crawl → rules → capture → notices …"):
             result = run_demo(c.settings, c.db)
     except RulePackError as exc:
-        raise fail(str(exc)) from exc
+        raise fail(exc.localized(lang)) from exc
     names = load_violation_types(c.settings.rules_dir / VIOLATION_TYPES_FILE)
     table = demo_table(result, {k: v.get(lang) for k, v in names.items()}, lang)
     console.print(table)
@@ -191,7 +191,9 @@ def crawl(
                 resume=resume,
                 on_progress=lambda p: live.update(_progress_table(p)),
             )
-    except (RulePackError, CrawlError) as exc:
+    except RulePackError as exc:
+        raise fail(exc.localized(c.lang)) from exc
+    except CrawlError as exc:
         raise fail(str(exc)) from exc
     from kuzet.models import CrawlRun, Detection, Page
 

@@ -25,7 +25,7 @@ def _load(c: Ctx, directory: Path | None) -> RuleSet:
     try:
         return load_rules(directory or c.settings.rules_dir)
     except RulePackError as exc:
-        raise fail(str(exc)) from exc
+        raise fail(exc.localized(c.lang)) from exc
 
 
 @app.command("validate")
@@ -124,7 +124,7 @@ def rules_backtest(
     try:
         name, candidate = load_candidate(directory or c.settings.rules_dir, pack)
     except RulePackError as exc:
-        raise fail(str(exc)) from exc
+        raise fail(exc.localized(c.lang)) from exc
     result = backtest(c.db, name, candidate)
     console.print(
         t(

@@ -77,7 +77,7 @@ def import_(ctx: typer.Context, watchlist: Path) -> None:
     try:
         specs = load_watchlist(watchlist)
     except WatchlistError as exc:
-        raise fail(str(exc)) from exc
+        raise fail(exc.localized(c.lang)) from exc
     with c.db.session() as session:
         result = upsert(session, specs, actor=f"cli import {watchlist}")
     added, updated, same = len(result.added), len(result.updated), len(result.unchanged)

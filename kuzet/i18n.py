@@ -334,6 +334,78 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Заменено новым проектом",
         "en": "Superseded",
     },
+    # Invalid YAML files (rule packs, watchlists): the reason after "file:line: field:".
+    "file.not_utf8": {
+        "kk": "UTF-8 мәтіні емес ({byte}-байтта)",
+        "ru": "не текст в UTF-8 (байт {byte})",
+        "en": "not UTF-8 text (at byte {byte})",
+    },
+    "file.unreadable": {
+        "kk": "файлды оқу мүмкін емес: {error}",
+        "ru": "не удаётся прочитать файл: {error}",
+        "en": "cannot read: {error}",
+    },
+    "file.empty": {"kk": "файл бос", "ru": "файл пуст", "en": "the file is empty"},
+    "file.invalid_yaml": {
+        "kk": "YAML қатесі: {problem}",
+        "ru": "ошибка YAML: {problem}",
+        "en": "invalid YAML: {problem}",
+    },
+    "file.duplicate_key": {
+        "kk": "кілт қайталанады",
+        "ru": "ключ повторяется",
+        "en": "duplicate key",
+    },
+    "file.unknown_field": {
+        "kk": "белгісіз өріс",
+        "ru": "неизвестное поле",
+        "en": "unknown field",
+    },
+    "file.missing_field": {
+        "kk": "міндетті өріс жоқ",
+        "ru": "обязательное поле отсутствует",
+        "en": "required field missing",
+    },
+    "file.bad_regex": {
+        "kk": "тұрақты өрнек (regex) қате: {error}",
+        "ru": "регулярное выражение не компилируется: {error}",
+        "en": "regex does not compile: {error}",
+    },
+    "rules.not_a_pack": {
+        "kk": "топтама 'pack' және 'rules' кілттері бар mapping болуы керек",
+        "ru": "набор правил должен быть mapping с ключами 'pack' и 'rules'",
+        "en": "a pack must be a mapping with 'pack' and 'rules'",
+    },
+    "rules.unknown_violation_type": {
+        "kk": "белгісіз бұзушылық түрі {value!r} (белгілілері: {known})",
+        "ru": "неизвестный вид нарушения {value!r} (известные: {known})",
+        "en": "unknown violation type {value!r} (known: {known})",
+    },
+    "rules.domain_list_missing": {
+        "kk": "{name!r} домендер тізімі табылмады ({file})",
+        "ru": "список доменов {name!r} не найден ({file})",
+        "en": "domain list {name!r} not found (looked for {file})",
+    },
+    "rules.no_catalog": {
+        "kk": "бұзушылық түрлерінің каталогы жоқ",
+        "ru": "нет каталога видов нарушений",
+        "en": "the violation-type catalog is missing",
+    },
+    "rules.no_packs": {
+        "kk": "ереже топтамалары (*.yaml) табылмады",
+        "ru": "наборы правил (*.yaml) не найдены",
+        "en": "no rule packs (*.yaml) found",
+    },
+    "rules.duplicate_id": {
+        "kk": "ереже идентификаторы {id!r} қайталанады (сондай-ақ {other} файлында)",
+        "ru": "идентификатор правила {id!r} повторяется (также в {other})",
+        "en": "duplicate rule id {id!r} (also in {other})",
+    },
+    "rules.no_such_pack": {
+        "kk": "{pack!r} топтамасы жоқ (барлары: {known})",
+        "ru": "нет набора {pack!r} (есть: {known})",
+        "en": "no pack {pack!r} (packs: {known})",
+    },
     "cli.rules_valid": {
         "kk": "{n} ереже дұрыс ({path}).",
         "ru": "Правил без ошибок: {n} ({path}).",

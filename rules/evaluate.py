@@ -204,7 +204,10 @@ def load_candidate(rules_dir: Path, pack: str) -> tuple[str, RuleSet]:
         if not matches:
             names = sorted({p.stem for p in rules_dir.glob("*.yaml")} - {"violation_types"})
             known = ", ".join(names)
-            raise RulePackError(rules_dir, None, "", f"no pack {pack!r} (packs: {known})")
+            raise RulePackError(
+                rules_dir, None, "", f"no pack {pack!r} (packs: {known})",
+                code="rules.no_such_pack", pack=pack, known=known,
+            )  # fmt: skip
         path = matches[0]
     return load_pack_set(path, live.violation_types)
 

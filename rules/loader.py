@@ -68,7 +68,9 @@ def _read_pack(path: Path, violation_types: dict[str, Localized]) -> tuple[Pack,
     """A validated pack and the line of every key in its file (for later errors)."""
     data, lines = _parse(path)
     if not isinstance(data, dict):
-        raise RulePackError(path, 1, "", "a pack must be a mapping with 'pack' and 'rules'")
+        raise RulePackError(
+            path, 1, "", "a pack must be a mapping with 'pack' and 'rules'", code="rules.not_a_pack"
+        )
     defaults = data.get("defaults") or {}
     raw_rules = data.get("rules") if isinstance(data.get("rules"), list) else []
     if isinstance(defaults, dict) and isinstance(data.get("rules"), list):
@@ -92,6 +94,9 @@ def _read_pack(path: Path, violation_types: dict[str, Localized]) -> tuple[Pack,
                 line,
                 field_name(loc),
                 f"unknown violation type {rule.violation_type!r} (known: {known})",
+                code="rules.unknown_violation_type",
+                value=rule.violation_type,
+                known=known,
             )
     return pack, lines
 
@@ -115,6 +120,7 @@ def _load_lists(
                         raise RulePackError(
                             path, line_for(loc, lines), f"rules[{i}].match.domain_list",
                             f"domain list {name!r} not found (looked for {file})",
+                            code="rules.domain_list_missing", name=name, file=file,
                         )  # fmt: skip
                     try:
                         cache[key] = load_domain_list(file)
@@ -152,14 +158,18 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
     directory = Path(directory)
     vt_path = directory / VIOLATION_TYPES_FILE
     if not vt_path.is_file():
-        raise RulePackError(vt_path, None, "", "the violation-type catalog is missing")
+        raise RulePackError(
+            vt_path, None, "", "the violation-type catalog is missing", code="rules.no_catalog"
+        )
     violation_types = load_violation_types(vt_path)
     rules: list[Rule] = []
     sources: dict[str, Path] = {}
     lists: dict[str, tuple[DomainSet, str]] = {}
     paths = sorted(p for p in directory.glob("*.yaml") if p.name != VIOLATION_TYPES_FILE)
     if not paths:
-        raise RulePackError(directory, None, "", "no rule packs (*.yaml) found")
+        raise RulePackError(
+            directory, None, "", "no rule packs (*.yaml) found", code="rules.no_packs"
+        )
     for path in paths:
         pack, lines = _read_pack(path, violation_types)
         if only and pack.pack not in only:
@@ -172,6 +182,9 @@ def load_rules(directory: Path, only: Sequence[str] | None = None) -> RuleSet:
                     line_for(("rules", idx, "id"), lines),
                     f"rules[{idx}].id",
                     f"duplicate rule id {rule.id!r} (also in {sources[rule.id]})",
+                    code="rules.duplicate_id",
+                    id=rule.id,
+                    other=sources[rule.id],
                 )
             sources[rule.id] = path
             rules.append(rule)

@@ -40,6 +40,8 @@ from pydantic import (
     model_validator,
 )
 
+from kuzet.yamlfile import CodedValueError
+
 Severity = Literal["low", "medium", "high", "critical"]
 Status = Literal["experimental", "test", "stable", "deprecated"]
 Scope = Literal["url", "domain", "title", "text", "html", "image"]
@@ -65,7 +67,9 @@ def _compiles(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise ValueError(f"regex does not compile: {exc}") from exc
+        raise CodedValueError(
+            "file.bad_regex", f"regex does not compile: {exc}", error=str(exc)
+        ) from exc
     return pattern
 
 

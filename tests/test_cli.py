@@ -59,7 +59,46 @@ def test_invalid_pack_names_file_line_and_field(settings, tmp_path) -> None:
         for i, row in enumerate((bad / "suicide.yaml").read_text().splitlines(), 1)
         if "weight: 5" in row
     )
+    # Kazakh by default, like every officer-facing message; the place stays as it is.
+    assert f"suicide.yaml:{line}: rules[0].weight: белгісіз өріс" in " ".join(r.output.split())
+    r = CliRunner().invoke(
+        app, ["--lang", "en", "rules", "validate"], env=env(settings, KUZET_RULES_DIR=str(bad))
+    )
     assert f"suicide.yaml:{line}: rules[0].weight: unknown field" in " ".join(r.output.split())
+
+
+def test_pack_errors_speak_russian(settings, tmp_path) -> None:
+    packs = tmp_path / "packs"
+    shutil.copytree(settings.rules_dir, packs)
+    pack = packs / "suicide.yaml"
+    original = pack.read_text(encoding="utf-8")
+
+    def validate(text: str) -> str:
+        pack.write_text(text, encoding="utf-8")
+        r = CliRunner().invoke(
+            app,
+            ["--lang", "ru", "rules", "validate"],
+            env=env(settings, KUZET_RULES_DIR=str(packs)),
+        )
+        assert r.exit_code == 1
+        return " ".join(r.output.split())
+
+    start = original.index("  legal_norm:\n")
+    end = original.index("  severity:", start)
+    assert "rules[0].legal_norm: обязательное поле отсутствует" in validate(
+        original[:start] + original[end:]
+    )
+    extra = original.replace("    version: 1\n", "    version: 1\n    x: 1\n", 1)
+    assert "rules[0].x: неизвестное поле" in validate(extra)
+    assert "ошибка YAML" in validate(original + "  - : [\n")
+    regex_rule = (
+        "pack: suicide\nrules:\n  - id: t.regex\n    version: 1\n"
+        "    title: {kk: Т, ru: Т}\n    violation_type: online_gambling\n"
+        '    legal_norm: {kk: "н", ru: "н"}\n    severity: high\n'
+        "    match:\n      regex: ['(unclosed']\n"
+        "    author: analyst\n    created: 2026-11-01\n"
+    )
+    assert "rules[0].match.regex: регулярное выражение не компилируется" in validate(regex_rule)
 
 
 def test_notices_export_json_and_pdf(settings, tmp_path) -> None:
