@@ -5,8 +5,9 @@
  *   text     str; one output byte per character, so offsets stay the text's offsets.
  *   table    writable buffer: the folded byte of every code point below its length
  *            (planes 0 and 1), or `unset` where not known yet. An unset code point, or
- *            one beyond the table, is passed to resolve(code point) -> byte, and the
- *            answer is written back, so each character costs Python once per process.
+ *            one beyond the table, is passed to resolve(code point) -> byte; the answer
+ *            is written back into the table, so a character in it costs Python once
+ *            per process (resolve caches the rest).
  *   classes  256 bytes: the CLASS_* bits of every folded byte.
  *   marks    when true, also return the end offsets of the slow-fold signs (the three
  *            patterns of normalize.SLOW_SIGNS, every end they match at) and of the runs

@@ -30,6 +30,7 @@ import codecs
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy
 
@@ -177,6 +178,7 @@ for _i, _ch in enumerate(CODE_PAGE):
     _TABLE[ord(_ch)] = FOLD_TABLE[_i]
 
 
+@lru_cache(maxsize=1 << 16)  # for code points beyond the table, which has no slot for them
 def _resolve(cp: int) -> int:
     """The folded byte of a character outside the code page (as the codec folds it)."""
     return FOLD_TABLE[BYTE[fold_outside(chr(cp))]]
