@@ -7,7 +7,9 @@ parent talks to it only through the database (CrawlRun, frontier and page rows).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -23,6 +25,30 @@ from crawler.spiders import spider_for
 from kuzet.db import Database, utcnow
 from kuzet.models import CrawlRun, CrawlStatus, Source
 from kuzet.profiles import profile_path
+
+logger = logging.getLogger(__name__)
+
+
+class KuzetCrawlerProcess(CrawlerProcess):
+    """Scrapy's process, except that SIGTERM again does not force an unclean stop.
+
+    A crawl process often gets one stop twice: SIGTERM to its whole process group (a
+    supervisor, systemd, ``kill -- -PGID``) reaches it and its parent, and the parent
+    passes it on. Scrapy reads a second signal as "force": the spider is not closed, so
+    no stats are written, the run is not finished and a distributed worker's requests
+    are not put back (the others wait for its heartbeat to expire). A second SIGINT
+    (Ctrl-C twice) still forces, and SIGKILL always does.
+    """
+
+    def _signal_kill(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGTERM:
+            from twisted.internet import reactor
+
+            reactor.callFromThread(
+                logger.info, "Received SIGTERM again: still shutting down gracefully"
+            )
+            return
+        super()._signal_kill(signum, frame)
 
 
 def spider_class(settings: Any, source: Source) -> type:
@@ -101,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             run.pid, run.host = os.getpid(), socket.gethostname()
             specs.append((run.id, run.source_id, spider_class(settings, run.source)))
-    process = CrawlerProcess(settings)
+    process = KuzetCrawlerProcess(settings)
     for run_id, source_id, spidercls in specs:
         crawler = process.create_crawler(spidercls)
         _finish_run(crawler, run_id)
@@ -125,7 +151,7 @@ def _distributed(settings: Any) -> int:
     )
     for name, value in {**scrapy_settings(url), **browser}.items():
         settings.set(name, value, priority="cmdline")
-    process = CrawlerProcess(settings)
+    process = KuzetCrawlerProcess(settings)
     process.crawl(DistributedSpider)
     process.start()
     return 0

@@ -105,3 +105,44 @@ def test_killed_crawl_resumes_without_refetching_or_duplicating(settings, db) ->
         path = url.removeprefix(web.url)
         assert hits[path] == 1, (path, hits[path])  # stored before the kill: never fetched again
     assert sum(hits.values()) - sum(hits_before.values()) <= N - len(stored_before) + 10
+
+
+def test_sigterm_twice_still_closes_the_crawl_cleanly(settings, db) -> None:
+    # A stop often arrives twice (to the process group, and passed on by the parent);
+    # Scrapy would read the second SIGTERM as "force" and skip closing the spider: the
+    # run would stay "running" with no stats.
+    # Slow pages: the second SIGTERM comes while the first is still waiting for them.
+    with WebServer(route, delay=0.6) as web:
+        with db.session() as s:
+            s.add(Source(name="slow", start_url=web.url + "/", max_depth=200, max_pages=1000,
+                         allow_private=True))  # fmt: skip
+        result: dict[str, object] = {}
+        t = threading.Thread(
+            target=lambda: result.update(
+                r=run_crawl(settings, db, scrapy_settings={"CONCURRENT_REQUESTS": "2"})
+            )
+        )
+        t.start()
+        pid = None
+        deadline = time.monotonic() + 60
+        while pid is None and time.monotonic() < deadline:
+            with db.session() as s:
+                run = s.scalars(select(CrawlRun)).first()
+                done = s.scalar(
+                    select(func.count()).where(FrontierEntry.status == FrontierStatus.DONE)
+                )
+                if run and run.pid and done >= 4:
+                    pid = run.pid
+            time.sleep(0.05)
+        assert pid is not None, "the crawl never got going"
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.2)
+        os.kill(pid, signal.SIGTERM)
+        t.join(90)
+        assert not t.is_alive()
+    with db.session() as s:
+        run = s.scalars(select(CrawlRun)).one()
+        assert run.status == CrawlStatus.FAILED and run.error == "spider closed: shutdown"
+        assert run.stats and run.stats.get("kuzet/pages/fetched", 0) >= 4
+        stored = s.scalar(select(func.count()).select_from(Page))
+        assert 4 <= stored < N
