@@ -37,6 +37,7 @@ from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from sqlalchemy import select, update
 
 from crawler.budget import PageBudget
+from crawler.dupefilter import fetched_even_if_seen
 from crawler.middlewares.leases import PARENT_LEASE
 from kuzet import procs
 from kuzet.db import Database, insert_ignore, utcnow
@@ -384,7 +385,7 @@ class Scheduler(RedisScheduler):
             self.df.key_for(request),
             self.df.request_fingerprint(request),
             # seen or not (marked seen all the same: a link to it later is not followed)
-            force=request.dont_filter or bool(request.meta.get("redirect_urls")),
+            force=request.dont_filter or fetched_even_if_seen(request),
         )
         worker: Worker = self.spider.worker
         worker.let_go([parent])

@@ -15,9 +15,13 @@ from scrapy import Request
 from scrapy.dupefilters import RFPDupeFilter
 
 
+def fetched_even_if_seen(request: Request) -> bool:
+    """Whether ``request`` is fetched even when its URL was seen in this crawl: a redirect
+    (local crawls here, distributed workers in :class:`crawler.distributed.Scheduler`)."""
+    return bool(request.meta.get("redirect_urls"))
+
+
 class RedirectDupeFilter(RFPDupeFilter):
     def request_seen(self, request: Request) -> bool:
         seen = super().request_seen(request)  # records the fingerprint either way
-        if seen and request.meta.get("redirect_urls"):
-            return False
-        return seen
+        return seen and not fetched_even_if_seen(request)
