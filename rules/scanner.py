@@ -109,6 +109,11 @@ class LiteralScanner(ABC):
             known = cache[key] = self._could_match(*key)
         return known
 
+    def runs_that_matter(self, data: bytes, ends: list[int]) -> list[int]:
+        """The letter runs (their ends) that :meth:`run_matters` keeps."""
+        matters = self.run_matters
+        return [e for e in ends if matters(data, e)]
+
     def _could_match(self, word: bytes, following: bytes) -> bool:
         if len(word) <= 3 or b"\x02" in word:
             return len(word) > 3  # a run alone (ООО, ааа) has nothing to collapse into
@@ -145,8 +150,7 @@ class LiteralScanner(ABC):
         else:  # the compiled fold found the signs already
             data, signs, runs = marked
             hits, _ = self.scan(data, signs=False)
-            matters = self.run_matters
-            signs += [e for e in runs if matters(data, e)]
+            signs += self.runs_that_matter(data, runs)
         segments = [Segment(normalize.Folded(text, data), hits)]
         windows = self._windows(data, signs)
         if windows:
@@ -301,8 +305,7 @@ class HyperscanScanner(LiteralScanner):
                 sign_ends.append(end)
 
             self._signs.scan(data, match_event_handler=on_sign, scratch=self._signs_scratch)
-            matters = self.run_matters
-            sign_ends += [e for e in normalize.letter_run_ends(data) if matters(data, e)]
+            sign_ends += self.runs_that_matter(data, normalize.letter_run_ends(data))
         return hits, sign_ends
 
 
@@ -329,7 +332,7 @@ class AhoCorasickScanner(LiteralScanner):
     def scan(self, data: bytes, *, signs: bool = True) -> tuple[list[tuple[int, int]], list[int]]:
         sign_ends: list[int] = []
         if signs:
-            runs = [e for e in normalize.letter_run_ends(data) if self.run_matters(data, e)]
+            runs = self.runs_that_matter(data, normalize.letter_run_ends(data))
             sign_ends = normalize.sign_ends(data) + runs
         hits: list[tuple[int, int]] = []
         if self._automaton is not None and data:
