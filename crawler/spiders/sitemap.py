@@ -24,10 +24,9 @@ class SitemapSpider(KuzetSpider):
     name = "sitemap"
 
     def __init__(self, *args: Any, budget: PageBudget | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sitemaps = 0
         # The limit counts the pages listed, not the sitemaps leading to them.
-        self.budget = budget or LocalBudget(set())
+        super().__init__(*args, budget=budget or LocalBudget(set()), **kwargs)
+        self._sitemaps = 0
 
     def parse(self, response: Response) -> Any:
         if not response.meta.get("kuzet_sitemap", True):
