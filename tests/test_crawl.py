@@ -19,6 +19,7 @@ from kuzet.models import (
     Source,
 )
 from rules.loader import RulePackError
+from tests.webserver import WebServer
 
 
 def add_source(db, name: str, url: str, **kw) -> None:
@@ -161,8 +162,6 @@ def test_every_redirecting_url_ends_done_or_failed(settings, db) -> None:
     # /old moves to /a, which the crawl has fetched already; /gone moves to a 404; /loop1
     # and /loop2 send each other round. Each frontier entry must end with a page stored
     # under it (none left pending), and /a is not stored twice under its own URL.
-    from tests.webserver import WebServer
-
     with WebServer(_redirects) as web:
         add_source(db, "moves", web.url + "/", max_depth=3)
         assert run_crawl(settings, db).returncode == 0
