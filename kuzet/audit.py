@@ -6,11 +6,12 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kuzet.db import utcnow
-from kuzet.models import AuditEvent, User
+from kuzet.models import AuditEvent, CustodyHead, User
+from kuzet.models.custody import HEAD_ID
 
 GENESIS = "0" * 64
 
@@ -44,7 +45,15 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an event. The caller's transaction commits it with the change it records."""
-    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    head = CustodyHead.__table__
+    # Lock the head row first (a row lock on PostgreSQL, the write lock on SQLite),
+    # then read it: appends are serialized and the chain never forks.
+    seq, last_hash = session.execute(
+        update(head)
+        .where(head.c.id == HEAD_ID)
+        .values(count=head.c.count + 1)
+        .returning(head.c.count, head.c.last_hash)
+    ).one()
     event = AuditEvent(
         at=utcnow(),
         user_id=user.id if user else None,
@@ -53,11 +62,15 @@ def record(
         object_type=object_type,
         object_id=str(object_id),
         details=details or {},
-        prev_hash=last.hash if last else GENESIS,
+        prev_hash=last_hash,
+        seq=seq,
     )
     event.hash = _digest(event.prev_hash, _payload(event))
     session.add(event)
     session.flush()
+    session.execute(
+        update(head).where(head.c.id == HEAD_ID).values(last_id=event.id, last_hash=event.hash)
+    )
     return event
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from kuzet.models.accounts import AuditEvent, User, WebSession
 from kuzet.models.base import Base
 from kuzet.models.crawl import CrawlRun, FrontierEntry, Page, PageBody, Source
+from kuzet.models.custody import AccessLogEntry, CustodyCheckpoint, CustodyHead
 from kuzet.models.detection import Detection
 from kuzet.models.enums import (
     AnalysisStatus,
@@ -30,6 +31,7 @@ from kuzet.models.notice import Notice, NoticeFact
 from kuzet.models.ops import Alert, ProcessLock, Task
 
 __all__ = [
+    "AccessLogEntry",
     "Alert",
     "AnalysisStatus",
     "Artifact",
@@ -39,6 +41,8 @@ __all__ = [
     "CaptureStatus",
     "CrawlRun",
     "CrawlStatus",
+    "CustodyCheckpoint",
+    "CustodyHead",
     "Detection",
     "DetectionStatus",
     "FetchStatus",

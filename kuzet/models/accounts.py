@@ -51,7 +51,8 @@ class WebSession(Base):
 
 
 class AuditEvent(Base):
-    """Append-only log of who did what; each entry chains the previous entry's hash."""
+    """Append-only log of who did what; each entry chains the previous entry's hash and,
+    from the seal on (``key_id`` set), is signed with the custody key."""
 
     __tablename__ = "audit_events"
 
@@ -65,3 +66,6 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    seq: Mapped[int] = mapped_column(index=True, unique=True)  # 1, 2, ... in chain order
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(String(128))
