@@ -9,14 +9,16 @@ archiving tools record a page load too.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -119,8 +121,12 @@ def check_warc(data: bytes) -> list[str]:
 
 
 def build_wacz(warc: bytes, *, url: str, at: datetime, title: str) -> bytes:
-    """A WACZ package of one capture's WARC, its index and its one page."""
-    from wacz.main import main as wacz_main
+    """A WACZ package of one capture's WARC, its index and its one page.
+
+    Built through the package's functions, never its command line: ``url`` and ``title``
+    come from the page, and a value such as ``--help`` must stay a value.
+    """
+    from wacz.main import create_wacz
 
     ts = at.strftime("%Y%m%d%H%M%S")
     with tempfile.TemporaryDirectory(prefix="kuzet-wacz-") as tmp:
@@ -128,28 +134,71 @@ def build_wacz(warc: bytes, *, url: str, at: datetime, title: str) -> bytes:
         (d / "capture.warc.gz").write_bytes(warc)
         pages = [
             {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"},
-            {"url": url, "ts": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "title": title or url},
+            {
+                "id": "main",
+                "url": url,
+                "ts": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "title": title or url,
+                "seed": True,
+            },
         ]
         (d / "pages.jsonl").write_text(
             "\n".join(json.dumps(p, ensure_ascii=False) for p in pages) + "\n", "utf-8"
         )
         out = d / "capture.wacz"
-        args = ["create", "-o", str(out), str(d / "capture.warc.gz"), "-p", str(d / "pages.jsonl")]
-        args += ["--url", url, "--ts", ts, "--title", title or url]
+        request = _create_request(
+            output=str(out),
+            inputs=[str(d / "capture.warc.gz")],
+            pages=str(d / "pages.jsonl"),
+            copy_pages=True,  # as written: the indexer would put the URL in the title's place
+            url=url,
+            ts=ts,
+            title=title or url,
+        )
         with contextlib.redirect_stdout(io.StringIO()) as said:
-            code = wacz_main(args)
+            code = _call(create_wacz, request)
         if code not in (0, None) or not out.is_file():
             raise RuntimeError(f"WACZ not created: {said.getvalue().strip()[-300:]}")
         return out.read_bytes()
 
 
+def _create_request(**given: Any) -> argparse.Namespace:
+    """What ``wacz create`` would have parsed from its arguments: every option it reads,
+    at its default unless given."""
+    options: dict[str, Any] = {
+        "file": False,
+        "extra_pages": None,
+        "text": False,
+        "detect_pages": False,
+        "copy_pages": False,
+        "hash_type": None,
+        "log_directory": None,
+        "split_seeds": False,
+        "date": None,
+        "desc": None,
+        "signing_url": None,
+        "signing_token": None,
+    }
+    return argparse.Namespace(**{**options, **given})
+
+
+def _call(func: Callable[[argparse.Namespace], Any], request: argparse.Namespace) -> Any:
+    """Run a ``wacz`` command function; a ``SystemExit`` from inside it is an error like
+    any other, never the end of the calling worker."""
+    try:
+        return func(request)
+    except SystemExit as exc:
+        raise RuntimeError(f"wacz exited with {exc.code}") from exc
+
+
 def validate_wacz(path: Path) -> tuple[bool, str]:
     """Whether a WACZ file passes the format's validator, and what it said."""
-    from wacz.main import main as wacz_main
+    from wacz.main import validate_wacz as wacz_validate
 
+    request = argparse.Namespace(file=str(path), verify_auth=False, verifier_url=None)
     with contextlib.redirect_stdout(io.StringIO()) as said:
         try:
-            code = wacz_main(["validate", "-f", str(path)])
+            code = _call(wacz_validate, request)
         except Exception as exc:  # a broken zip raises instead of answering
             return False, f"{type(exc).__name__}: {exc}"
     return code == 0, said.getvalue().strip()

@@ -51,3 +51,30 @@ def test_our_warcs_carry_digests_that_catch_a_changed_byte() -> None:
     raw = gzip.decompress(warc).replace("казино".encode(), "казинО".encode())
     problems = check_warc(raw)
     assert any("response http://site.kz/a.html): block digest failed" in p for p in problems)
+
+
+@pytest.mark.parametrize("title", ["--help", "-o /tmp/x", "--url=http://evil.kz/", "-"])
+def test_a_title_that_looks_like_an_option_stays_a_title(title: str, tmp_path: Path) -> None:
+    import io
+    import json
+    import zipfile
+
+    from evidence.warc import build_wacz, validate_wacz
+
+    ex = Exchange(
+        url="http://site.kz/",
+        status=200,
+        response_headers={"Content-Type": "text/html"},
+        body=f"<title>{title}</title>".encode(),
+    )
+    wacz = build_wacz(
+        build_warc([ex], software="kuzet test", info={}), url=ex.url, at=ex.at, title=title
+    )
+    (tmp_path / "page.wacz").write_bytes(wacz)
+    assert validate_wacz(tmp_path / "page.wacz")[0]
+    with zipfile.ZipFile(io.BytesIO(wacz)) as z:
+        header, page = (json.loads(line) for line in z.read("pages/pages.jsonl").splitlines())
+        package = json.loads(z.read("datapackage.json"))
+    assert header["format"] == "json-pages-1.0"
+    assert (page["url"], page["title"]) == ("http://site.kz/", title)
+    assert (package["title"], package["mainPageURL"]) == (title, "http://site.kz/")
