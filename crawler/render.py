@@ -7,7 +7,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from evidence.chromium import CHROMIUM_ARGS
+from evidence.chromium import launch_options, sandbox_decision
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 
@@ -35,10 +35,10 @@ def context_options(
     return context
 
 
-def launch_settings(*, chromium: str, home: str) -> dict[str, Any]:
+def launch_settings(*, chromium: str, home: str, sandbox: str = "auto") -> dict[str, Any]:
     """Scrapy settings that let a crawler fetch through Chromium: requests marked
     ``playwright`` go to the browser (launched at the first of them), the others to
-    Scrapy's own downloader."""
+    Scrapy's own downloader. ``sandbox``: KUZET_CHROMIUM_SANDBOX (evidence/chromium.py)."""
     browser_home = os.path.join(home or ".", "browser")
     os.makedirs(browser_home, exist_ok=True)
     return {
@@ -46,7 +46,7 @@ def launch_settings(*, chromium: str, home: str) -> dict[str, Any]:
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {
             "executable_path": chromium,
-            "args": CHROMIUM_ARGS,
+            **launch_options(sandbox_decision(sandbox)),
             "headless": True,
             "env": {**os.environ, "HOME": browser_home},
         },
@@ -56,11 +56,16 @@ def launch_settings(*, chromium: str, home: str) -> dict[str, Any]:
 
 
 def browser_settings(
-    *, chromium: str, home: str, proxy: str | None, storage_state: str | None
+    *,
+    chromium: str,
+    home: str,
+    proxy: str | None,
+    storage_state: str | None,
+    sandbox: str = "auto",
 ) -> dict[str, Any]:
     """Scrapy settings that route a crawler's downloads through Chromium."""
     return {
-        **launch_settings(chromium=chromium, home=home),
+        **launch_settings(chromium=chromium, home=home, sandbox=sandbox),
         "PLAYWRIGHT_CONTEXTS": {"kuzet": context_options(proxy=proxy, storage_state=storage_state)},
         # A rendered page costs a browser tab: fewer at once.
         "CONCURRENT_REQUESTS_PER_DOMAIN": 2,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Playwright
 
-from evidence.chromium import CHROMIUM_ARGS
+from evidence.chromium import CHROMIUM_ARGS, launch_options, sandbox_decision
 from kuzet.config import Settings
 
 __all__ = ["CHROMIUM_ARGS", "BrowserUnavailable", "launch"]
@@ -28,9 +28,16 @@ async def launch(pw: Playwright, settings: Settings) -> Browser:
     home.mkdir(parents=True, exist_ok=True)
     # The browser gets its own HOME so it never writes into the user's (dconf, caches).
     env = {**os.environ, "HOME": str(home)}
+    sandbox = sandbox_decision(settings.chromium_sandbox)
     try:
         return await pw.chromium.launch(
-            executable_path=str(exe), args=CHROMIUM_ARGS, env=env, headless=True
+            executable_path=str(exe), env=env, headless=True, **launch_options(sandbox)
         )
     except Exception as exc:
-        raise BrowserUnavailable(f"Chromium failed to start: {exc}") from exc
+        hint = ""
+        if sandbox.enabled:
+            hint = (
+                f" (sandbox {sandbox.describe()}; where this host cannot give Chromium its"
+                " sandbox, set KUZET_CHROMIUM_SANDBOX=off: see deploy/README.md)"
+            )
+        raise BrowserUnavailable(f"Chromium failed to start: {exc}{hint}") from exc

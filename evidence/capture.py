@@ -18,6 +18,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 import kuzet
 from evidence.browser import launch
+from evidence.chromium import sandbox_decision
 from evidence.recorder import NetworkRecorder
 from evidence.warc import build_wacz, build_warc
 from kuzet.config import Settings
@@ -250,6 +251,8 @@ class PlaywrightBackend(CaptureBackend):
                 "failed_requests": recorder.failed[:100],
                 "notes": notes,
                 "software": {"kuzet": kuzet.__version__, "browser": browser_version},
+                # The same decision the browser was launched with (made once a process).
+                "browser_sandbox": sandbox_decision(self.settings.chromium_sandbox).as_metadata(),
                 "user_agent": user_agent,
                 "proxy": options.proxy,
             }

@@ -13,6 +13,8 @@ from pathlib import Path
 
 DEFAULT_CHROMIUM = "/usr/lib/chromium/chromium"
 LANGUAGES = ("kk", "ru", "en")
+# KUZET_CHROMIUM_SANDBOX: decided from the host (auto), or forced (evidence/chromium.py).
+CHROMIUM_SANDBOX_MODES = ("auto", "on", "off")
 
 
 def _list(value: str) -> tuple[str, ...]:
@@ -24,6 +26,7 @@ class Settings:
     home: Path
     database_url: str
     chromium_path: str = DEFAULT_CHROMIUM
+    chromium_sandbox: str = "auto"
     rules_dir: Path = field(
         default_factory=lambda: Path(__file__).resolve().parent.parent / "rules" / "packs"
     )
@@ -91,6 +94,10 @@ class Settings:
         lang = env.get("KUZET_LANG", "kk")
         if lang not in LANGUAGES:
             raise ValueError(f"KUZET_LANG must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+        sandbox = env.get("KUZET_CHROMIUM_SANDBOX") or "auto"
+        if sandbox not in CHROMIUM_SANDBOX_MODES:
+            modes = ", ".join(CHROMIUM_SANDBOX_MODES)
+            raise ValueError(f"KUZET_CHROMIUM_SANDBOX must be one of {modes}, not {sandbox!r}")
         kwargs: dict[str, object] = {}
         if env.get("KUZET_RULES_DIR"):
             kwargs["rules_dir"] = Path(env["KUZET_RULES_DIR"]).resolve()
@@ -98,6 +105,7 @@ class Settings:
             home=home,
             database_url=db_url,
             chromium_path=env.get("KUZET_CHROMIUM", DEFAULT_CHROMIUM),
+            chromium_sandbox=sandbox,
             language=lang,
             authority=env.get("KUZET_AUTHORITY", ""),
             capture_concurrency=int(env.get("KUZET_CAPTURE_CONCURRENCY", "2")),
@@ -129,6 +137,7 @@ class Settings:
             "KUZET_HOME": str(self.home),
             "KUZET_DATABASE_URL": self.database_url,
             "KUZET_CHROMIUM": self.chromium_path,
+            "KUZET_CHROMIUM_SANDBOX": self.chromium_sandbox,
             "KUZET_RULES_DIR": str(self.rules_dir),
             "KUZET_LANG": self.language,
             "KUZET_AUTHORITY": self.authority,

@@ -211,6 +211,12 @@ def doctor(settings: Settings, db: Database, *, full: bool = False) -> list[Chec
         Check("fonts", "DejaVu" in families, "DejaVu found" if "DejaVu" in families
               else "DejaVu fonts missing: Kazakh letters will not render in notices")
     )  # fmt: skip
+    from evidence.chromium import sandbox_report
+
+    sandbox = sandbox_report(
+        settings.chromium_path, settings.chromium_sandbox, settings.browser_profile_dir
+    )
+    checks.append(Check("browser sandbox", *sandbox))
     checks.append(_migrations(db))
     checks.append(_rule_engine())
     settings.home.mkdir(parents=True, exist_ok=True)
