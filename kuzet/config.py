@@ -10,6 +10,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kuzet.custody import CustodyFiles
 
 DEFAULT_CHROMIUM = "/usr/lib/chromium/chromium"
 LANGUAGES = ("kk", "ru", "en")
@@ -60,6 +64,10 @@ class Settings:
     redis_url: str | None = None
     # A crawl worker silent this long is taken for dead; its requests are crawled again.
     crawl_worker_ttl_s: int = 30
+    # Custody log: its Ed25519 signing key, kept outside the database (default
+    # $KUZET_HOME/custody.key), and the entries between automatic signed checkpoints.
+    custody_key_file: Path | None = None
+    custody_checkpoint_every: int = 1000
 
     @property
     def evidence_dir(self) -> Path:
@@ -73,6 +81,22 @@ class Settings:
     def profiles_dir(self) -> Path:
         """Saved logins (Playwright storage state), one JSON file per profile name."""
         return self.home / "profiles"
+
+    def __post_init__(self) -> None:
+        # The custody log signs with this store's key wherever its database is opened.
+        from kuzet import custody
+
+        custody.register(self.database_url, self.custody_files)
+
+    @property
+    def custody_files(self) -> CustodyFiles:
+        from kuzet.custody import CustodyFiles
+
+        return CustodyFiles(
+            key_file=self.custody_key_file or self.home / "custody.key",
+            dir=self.home / "custody",
+            checkpoint_every=self.custody_checkpoint_every,
+        )
 
     def secret_key(self) -> str:
         """The web session signing key: from KUZET_SECRET_KEY or a file created once."""
@@ -128,6 +152,12 @@ class Settings:
             alert_digest_min=int(env.get("KUZET_ALERT_DIGEST_MIN", "0")),
             redis_url=env.get("KUZET_REDIS_URL") or None,
             crawl_worker_ttl_s=int(env.get("KUZET_CRAWL_WORKER_TTL_S", "30")),
+            custody_key_file=(
+                Path(env["KUZET_CUSTODY_KEY_FILE"]).resolve()
+                if env.get("KUZET_CUSTODY_KEY_FILE")
+                else None
+            ),
+            custody_checkpoint_every=int(env.get("KUZET_CUSTODY_CHECKPOINT_EVERY", "1000")),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -159,4 +189,6 @@ class Settings:
             "KUZET_ALERT_DIGEST_MIN": str(self.alert_digest_min),
             "KUZET_REDIS_URL": self.redis_url or "",
             "KUZET_CRAWL_WORKER_TTL_S": str(self.crawl_worker_ttl_s),
+            "KUZET_CUSTODY_KEY_FILE": str(self.custody_key_file or ""),
+            "KUZET_CUSTODY_CHECKPOINT_EVERY": str(self.custody_checkpoint_every),
         }

@@ -600,6 +600,144 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Summary JSON: {path}",
     },
     "lang.name": {"kk": "Қазақша", "ru": "Русский", "en": "English"},
+    # custody log checks and commands
+    "custody.link_broken": {
+        "kk": "Сақтау журналының {id} жазбасы (№ {seq}): алдыңғы жазбамен байланысы үзілген "
+        "(алдындағы жазба жойылған, қосылған немесе орны ауыстырылған)",
+        "ru": "Запись журнала хранения {id} (№ {seq}): нарушена связь с предыдущей записью "
+        "(запись перед ней удалена, вставлена или переставлена)",
+        "en": "custody log entry {id} (no. {seq}): link to the previous entry broken "
+        "(an entry before it was removed, inserted or reordered)",
+    },
+    "custody.altered": {
+        "kk": "Сақтау журналының {id} жазбасы (№ {seq}): мазмұны өз хешіне сәйкес емес "
+        "(өзгертілген)",
+        "ru": "Запись журнала хранения {id} (№ {seq}): содержимое не совпадает со своим хешем "
+        "(изменено)",
+        "en": "custody log entry {id} (no. {seq}): content does not match its hash (altered)",
+    },
+    "custody.bad_signature": {
+        "kk": "Сақтау журналының {id} жазбасы (№ {seq}): қолтаңба жарамсыз (жазба сақтау "
+        "кілтінсіз қайта жазылған)",
+        "ru": "Запись журнала хранения {id} (№ {seq}): подпись недействительна (запись "
+        "переписана без ключа хранения)",
+        "en": "custody log entry {id} (no. {seq}): bad signature (rewritten without the "
+        "custody key)",
+    },
+    "custody.unknown_key": {
+        "kk": "Сақтау журналының {id} жазбасы (№ {seq}): белгісіз кілтпен қол қойылған {key}",
+        "ru": "Запись журнала хранения {id} (№ {seq}): подписана неизвестным ключом {key}",
+        "en": "custody log entry {id} (no. {seq}): signed with an unknown key {key}",
+    },
+    "custody.unsigned": {
+        "kk": "Сақтау журналының {id} жазбасы (№ {seq}): ескі тізбек мөрленгеннен кейін "
+        "қолтаңбасыз",
+        "ru": "Запись журнала хранения {id} (№ {seq}): без подписи, после запечатывания "
+        "старой цепочки",
+        "en": "custody log entry {id} (no. {seq}): unsigned, after the legacy chain was sealed",
+    },
+    "custody.truncated": {
+        "kk": "Сақтау журналы қысқартылған: {n} бақылау нүктесінде {count} жазба болған "
+        "(соңғы хеш {hash}), қазір тізбекте {found}",
+        "ru": "Журнал хранения усечён: контрольная точка {n} фиксировала {count} записей "
+        "(последний хеш {hash}), сейчас в цепочке {found}",
+        "en": "custody log truncated: checkpoint {n} recorded {count} entries (last hash "
+        "{hash}), the chain now has {found}",
+    },
+    "custody.cp_entry": {
+        "kk": "Сақтау журналының № {seq} жазбасы {n} бақылау нүктесі тіркеген жазба емес",
+        "ru": "Запись журнала хранения № {seq} — не та, что зафиксировала контрольная точка {n}",
+        "en": "custody log entry no. {seq} is not the one checkpoint {n} recorded",
+    },
+    "custody.head": {
+        "kk": "Тізбек басы {count} жазба (соңғысы {hash}) дейді, тізбекте {found} жазба бар",
+        "ru": "Голова цепочки указывает {count} записей (последняя {hash}), в цепочке {found}",
+        "en": "the chain head records {count} entries (last {hash}), the chain has {found}",
+    },
+    "custody.cp_missing_db": {
+        "kk": "{n} бақылау нүктесі файлда бар, дерекқорда жоқ (жойылған)",
+        "ru": "Контрольная точка {n} есть в файле, но не в базе данных (удалена)",
+        "en": "checkpoint {n} is in the checkpoints file but not in the database (removed)",
+    },
+    "custody.cp_missing_file": {
+        "kk": "{n} бақылау нүктесі дерекқорда бар, бақылау нүктелері файлында жоқ",
+        "ru": "Контрольная точка {n} есть в базе данных, но не в файле контрольных точек",
+        "en": "checkpoint {n} is in the database but not in the checkpoints file",
+    },
+    "custody.cp_differs": {
+        "kk": "{n} бақылау нүктесі дерекқор мен файлда әртүрлі",
+        "ru": "Контрольная точка {n} различается в базе данных и в файле",
+        "en": "checkpoint {n} differs between the database and the checkpoints file",
+    },
+    "custody.cp_bad_signature": {
+        "kk": "{n} бақылау нүктесі: қолтаңба жарамсыз",
+        "ru": "Контрольная точка {n}: подпись недействительна",
+        "en": "checkpoint {n}: bad signature",
+    },
+    "custody.cp_unknown_key": {
+        "kk": "{n} бақылау нүктесі: белгісіз кілтпен қол қойылған {key}",
+        "ru": "Контрольная точка {n}: подписана неизвестным ключом {key}",
+        "en": "checkpoint {n}: signed with an unknown key {key}",
+    },
+    "custody.cp_chain": {
+        "kk": "{n} бақылау нүктесі алдыңғысынан кейін келмейді (біреуі жойылған не ауыстырылған)",
+        "ru": "Контрольная точка {n} не следует за предыдущей (одна удалена или заменена)",
+        "en": "checkpoint {n} does not follow the one before it (one removed or replaced)",
+    },
+    "custody.cp_timestamp": {
+        "kk": "{n} бақылау нүктесі: RFC 3161 уақыт белгісі жарамсыз: {problem}",
+        "ru": "Контрольная точка {n}: метка времени RFC 3161 недействительна: {problem}",
+        "en": "checkpoint {n}: its RFC 3161 timestamp does not hold: {problem}",
+    },
+    "custody.access_gap": {
+        "kk": "Қарау журналының № {seq} жазбасы жоқ",
+        "ru": "Нет записи журнала просмотров № {seq}",
+        "en": "access log entry no. {seq} is missing",
+    },
+    "custody.access_altered": {
+        "kk": "Қарау журналы {n} бақылау нүктесіне сәйкес емес (өзгертілген не жойылған)",
+        "ru": "Журнал просмотров не совпадает с контрольной точкой {n} (изменён или удалён)",
+        "en": "the access log does not match checkpoint {n} (altered or removed)",
+    },
+    "custody.access_truncated": {
+        "kk": "Қарау журналы қысқартылған: {n} бақылау нүктесінде {count} жазба, қазір {found}",
+        "ru": "Журнал просмотров усечён: контрольная точка {n} — {count} записей, сейчас {found}",
+        "en": "access log truncated: checkpoint {n} recorded {count} entries, it has {found}",
+    },
+    "cli.checkpoint_done": {
+        "kk": "{n} бақылау нүктесі: {count} жазба, соңғы хеш {hash}, кілт {key}",
+        "ru": "Контрольная точка {n}: {count} записей, последний хеш {hash}, ключ {key}",
+        "en": "Checkpoint {n}: {count} entries, last hash {hash}, key {key}",
+    },
+    "cli.checkpoint_timestamped": {
+        "kk": "RFC 3161 уақыт белгісі алынды: {at}",
+        "ru": "Получена метка времени RFC 3161: {at}",
+        "en": "RFC 3161 timestamp received: {at}",
+    },
+    "cli.checkpoint_no_timestamp": {
+        "kk": "Уақыт белгісі алынбады: {error}",
+        "ru": "Метка времени не получена: {error}",
+        "en": "No timestamp: {error}",
+    },
+    "cli.custody_exported": {
+        "kk": "Сақтау журналы {dir} қалтасына шығарылды: {entries} жазба, {checkpoints} "
+        "бақылау нүктесі",
+        "ru": "Журнал хранения выгружен в {dir}: {entries} записей, {checkpoints} "
+        "контрольных точек",
+        "en": "Custody log exported to {dir}: {entries} entries, {checkpoints} checkpoints",
+    },
+    "cli.custody_ok": {
+        "kk": "Сақтау журналы бүтін: {entries} жазба, {checkpoints} бақылау нүктесі, кілттер: "
+        "{keys}",
+        "ru": "Журнал хранения не нарушен: {entries} записей, {checkpoints} контрольных точек, "
+        "ключи: {keys}",
+        "en": "Custody log intact: {entries} entries, {checkpoints} checkpoints, keys: {keys}",
+    },
+    "cli.custody_failed": {
+        "kk": "Сақтау журналында бұзушылықтар табылды: {problems}",
+        "ru": "В журнале хранения найдены нарушения: {problems}",
+        "en": "Problems found in the custody log: {problems}",
+    },
 }
 
 

@@ -235,7 +235,7 @@ def add_detection_routes(app: FastAPI, pages: Pages) -> None:
         request: Request, session: DB, user: Reader, detection_id: int
     ) -> HTMLResponse:
         det = _detection(session, detection_id)
-        audit.record(
+        audit.access(
             session, action="evidence.viewed", object_type="detection", object_id=det.id, user=user
         )
         return _detail_page(request, session, user, det)
@@ -298,7 +298,7 @@ def add_detection_routes(app: FastAPI, pages: Pages) -> None:
         art = session.scalars(select(Artifact).where(Artifact.sha256 == sha256)).first()
         if art is None:
             raise HTTPException(status_code=404)
-        audit.record(
+        audit.access(
             session,
             action="evidence.file_viewed",
             object_type="artifact",

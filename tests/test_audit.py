@@ -32,7 +32,7 @@ def test_chain_verifies_and_names_altered_or_removed_entries(db) -> None:
         s.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(actor="someone else"))
     with db.session() as s:
         assert audit.verify_chain(s) == [
-            f"audit event {ids[1]}: content does not match its hash (altered)"
+            f"custody log entry {ids[1]} (no. 2): content does not match its hash (altered)"
         ]
         s.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(actor="tester"))
     with db.session() as s:
@@ -40,5 +40,6 @@ def test_chain_verifies_and_names_altered_or_removed_entries(db) -> None:
     with db.session() as s:
         problems = audit.verify_chain(s)
         assert problems == [
-            f"audit event {ids[3]}: previous-hash link broken (entry removed or reordered)"
+            f"custody log entry {ids[3]} (no. 4): link to the previous entry broken "
+            "(an entry before it was removed, inserted or reordered)"
         ]
