@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -332,7 +332,9 @@ async def _work(
 
     async def one(job: Claimed) -> None:
         try:
-            out = await asyncio.wait_for(backend.capture(job.url, job.options), timeout=timeout_s)
+            out = await asyncio.wait_for(
+                _contained(backend.capture(job.url, job.options)), timeout=timeout_s
+            )
         except Exception as exc:
             if await settle_browser():  # not the page's fault: again at once
                 await transient(job, f"browser crashed: {exc}".splitlines()[0], 0)
@@ -351,10 +353,12 @@ async def _work(
         try:
             # Hashing, writing and fsyncing take a while: off the event loop, so the
             # other captures' pages keep being served meanwhile.
-            await asyncio.to_thread(_succeed, settings, db, store, job, out)
+            await _contained(asyncio.to_thread(_succeed, settings, db, store, job, out))
             summary.succeeded += 1
-        except OSError as exc:
-            _fail(db, job.capture_id, f"could not store artifacts: {exc}")
+        except Exception as exc:
+            if not isinstance(exc, OSError):
+                logger.exception("Capture %(id)s not stored", {"id": job.capture_id})
+            _fail(db, job.capture_id, f"could not store artifacts: {type(exc).__name__}: {exc}")
             summary.failed += 1
 
     running: set[asyncio.Task[None]] = set()
@@ -377,6 +381,32 @@ async def _work(
             await asyncio.gather(*running, return_exceptions=True)
         await backend.close()
     return summary
+
+
+class LibraryExit(Exception):
+    """Library code under a capture ended with a ``BaseException`` that is not ours to
+    obey (``SystemExit`` from a command-line entry point, say): the capture failed."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(f"{type(exc).__name__}: {exc}")
+
+
+T = TypeVar("T")
+
+
+async def _contained(awaitable: Awaitable[T]) -> T:
+    """``awaitable``'s result, with any ``BaseException`` raised inside it turned into a
+    :class:`LibraryExit`, except the ones that stop this worker: a ``KeyboardInterrupt``
+    and the cancellation of the task. Awaited inside the task that runs the capture, so
+    nothing reaches the event loop, which stops on a ``SystemExit`` from any task."""
+    try:
+        return await awaitable
+    except (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit):
+        raise
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise LibraryExit(exc) from exc
 
 
 def _backoff(job: Claimed) -> float:
