@@ -1,0 +1,202 @@
+"""Hostile pages against the real workers: the capture worker in real Chromium, the
+extraction and the rule analysis. Each page is built to break a worker; every test checks
+that the worker recorded what happened and went on."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import replace
+
+import pytest
+
+from evidence.capture import CaptureOptions, PlaywrightBackend
+from evidence.jobs import run_captures
+from evidence.store import LocalArtifactStore
+from evidence.warc import validate_wacz
+from kuzet.models import (
+    Capture,
+    CaptureStatus,
+    CrawlRun,
+    Detection,
+    FetchStatus,
+    Page,
+    Source,
+)
+from tests.webserver import WebServer, html
+
+PHRASE = "онлайн-казино"
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="200">'
+    "<title>Ставки</title>"
+    f'<text x="10" y="50" font-size="20">Лучшее {PHRASE} с бонусом</text></svg>'
+)
+XML = f'<?xml version="1.0"?><offers><offer>Лучшее {PHRASE} с бонусом</offer></offers>'
+NO_BODY = (
+    f"<p>Лучшее {PHRASE} с бонусом</p>"
+    "<script>document.documentElement.removeChild(document.body)</script>"
+)
+HIDDEN_FIRST = f"<div style='display:none'>{PHRASE}</div><p>Лучшее {PHRASE} с бонусом</p>"
+NO_ROOT = f"<p>Лучшее {PHRASE}</p><script>document.documentElement.remove()</script>"
+
+
+def _typed(media_type: str, body: str):
+    return lambda path, h: (200, {"Content-Type": media_type}, body.encode())
+
+
+ROUTES = {
+    "/help.html": html(f"<p>Лучшее {PHRASE}</p>", title="--help"),
+    "/output.html": html(f"<p>Лучшее {PHRASE}</p>", title="-o /tmp/x"),
+    "/after.html": html(f"<p>Лучшее {PHRASE}</p>", title="Келесі бет"),
+    "/image.svg": _typed("image/svg+xml", SVG),
+    "/offers.xml": _typed("application/xml", XML),
+    "/no-body.html": html(NO_BODY),
+    "/no-root.html": html(NO_ROOT),
+    "/hidden-first.html": html(HIDDEN_FIRST),
+}
+
+
+@pytest.fixture(scope="module")
+def site():
+    with WebServer(ROUTES) as server:
+        yield server
+
+
+def queue(db, url: str, passage: str = PHRASE) -> int:
+    """A capture of a page flagged on ``passage``, the way the analysis queues one; its
+    source allows private addresses (the test site is on 127.0.0.1)."""
+    with db.session() as s:
+        src = s.query(Source).filter_by(name="hostile").one_or_none()
+        if src is None:
+            src = Source(name="hostile", start_url=url, allow_private=True)
+            s.add(src)
+            s.flush()
+        run = CrawlRun(source_id=src.id)
+        s.add(run)
+        s.flush()
+        page = Page(source_id=src.id, crawl_run_id=run.id, url=url, fetch_status=FetchStatus.OK)
+        s.add(page)
+        s.flush()
+        span = {"scope": "text", "start": 0, "end": len(passage), "text": passage}
+        s.add(
+            Detection(
+                page_id=page.id,
+                rule_id="gambling.casino.ru",
+                rule_version=1,
+                rule_fingerprint="f" * 64,
+                violation_type="online_gambling",
+                legal_norm={"ru": "норма"},
+                severity="high",
+                score=1.0,
+                spans=[{**span, "term": "казино"}],
+            )
+        )
+        cap = Capture(page_id=page.id, url=url)
+        s.add(cap)
+        s.flush()
+        return cap.id
+
+
+def _pages_jsonl(settings, cap: Capture) -> list[dict]:
+    data = LocalArtifactStore(settings.evidence_dir).open_bytes(cap.artifact("wacz").sha256)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return [json.loads(line) for line in z.read("pages/pages.jsonl").splitlines()]
+
+
+def test_titles_that_look_like_options_are_captured_and_the_worker_goes_on(
+    settings, db, site, chromium, tmp_path
+) -> None:
+    ids = [queue(db, site.url + p) for p in ("/help.html", "/output.html", "/after.html")]
+    summary = run_captures(replace(settings, capture_concurrency=1), db, ids)
+    assert (summary.succeeded, summary.failed) == (3, 0)
+    store = LocalArtifactStore(settings.evidence_dir)
+    with db.session() as s:
+        caps = [s.get(Capture, i) for i in ids]
+        assert [c.status for c in caps] == [CaptureStatus.SUCCEEDED] * 3
+        titles = [c.meta["title"] for c in caps]
+        assert titles == ["--help", "-o /tmp/x", "Келесі бет"]
+        for cap, title in zip(caps, titles, strict=True):
+            _, page = _pages_jsonl(settings, cap)
+            assert (page["url"], page["title"]) == (cap.url, title)
+            assert not [n for n in cap.meta["notes"] if "WACZ" in n]
+            path = tmp_path / f"{cap.id}.wacz"
+            path.write_bytes(store.open_bytes(cap.artifact("wacz").sha256))
+            assert validate_wacz(path)[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "outlined"),
+    [
+        ("/image.svg", True),
+        ("/offers.xml", True),  # shown through the browser's XML viewer
+        ("/no-body.html", False),
+        ("/hidden-first.html", True),  # the shown copy is outlined, not the hidden one
+    ],
+)
+def test_documents_without_a_body_are_captured(settings, db, site, chromium, path, outlined):
+    cid = queue(db, site.url + path)
+    summary = run_captures(settings, db, [cid])
+    assert summary.succeeded == 1, summary
+    store = LocalArtifactStore(settings.evidence_dir)
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        assert cap.status == CaptureStatus.SUCCEEDED, cap.error
+        assert store.open_bytes(cap.artifact("screenshot_full").sha256).startswith(b"\x89PNG")
+        assert cap.meta["page_height"] > 0
+        assert cap.meta["highlight"] == {"passages": [PHRASE], "found": [outlined]}
+        if outlined:
+            assert cap.artifact("screenshot_highlighted") is not None
+
+
+def test_a_document_without_even_a_root_element_is_captured_or_recorded(
+    settings, db, site, chromium
+) -> None:
+    cid = queue(db, site.url + "/no-root.html")
+    after = queue(db, site.url + "/after.html")
+    summary = run_captures(replace(settings, capture_concurrency=1), db, [cid, after])
+    assert summary.succeeded + summary.failed == 2
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        assert cap.status in CaptureStatus.FINAL
+        assert cap.status == CaptureStatus.SUCCEEDED or cap.error
+        assert s.get(Capture, after).status == CaptureStatus.SUCCEEDED
+
+
+class _ExitingLibrary(PlaywrightBackend):
+    """The real backend, with library code that ends in ``SystemExit`` on one page (as a
+    command-line entry point called in-process does on an argument it refuses)."""
+
+    async def capture(self, url, options=None):
+        out = await super().capture(url, options or CaptureOptions())
+        if url.endswith("/help.html"):
+            raise SystemExit(2)
+        return out
+
+
+class _UnstorableOutput(PlaywrightBackend):
+    """The real backend, whose output for one page cannot be written to the manifest."""
+
+    async def capture(self, url, options=None):
+        out = await super().capture(url, options or CaptureOptions())
+        if url.endswith("/help.html"):
+            out.metadata["unserialisable"] = {1, 2}
+        return out
+
+
+@pytest.mark.parametrize(
+    ("backend", "reason"),
+    [(_ExitingLibrary, "SystemExit"), (_UnstorableOutput, "could not store")],
+)
+def test_any_failure_of_a_capture_is_recorded_and_the_worker_goes_on(
+    settings, db, site, chromium, backend, reason
+) -> None:
+    bad = queue(db, site.url + "/help.html")
+    after = queue(db, site.url + "/after.html")
+    one = replace(settings, capture_concurrency=1)
+    summary = run_captures(one, db, [bad, after], backend_factory=backend)
+    assert (summary.succeeded, summary.failed) == (1, 1)
+    with db.session() as s:
+        cap = s.get(Capture, bad)
+        assert cap.status == CaptureStatus.FAILED and reason in cap.error
+        assert s.get(Capture, after).status == CaptureStatus.SUCCEEDED
