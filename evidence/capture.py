@@ -19,9 +19,17 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 import kuzet
 from evidence.browser import launch
 from evidence.chromium import sandbox_decision
+from evidence.guard_proxy import (
+    close_guard,
+    guard_metadata,
+    load_error,
+    pin_addresses,
+    start_guard,
+)
 from evidence.recorder import NetworkRecorder
 from evidence.warc import build_wacz, build_warc
 from kuzet.config import Settings
+from kuzet.netguard import NetworkPolicy
 
 VIEWPORT = {"width": 1366, "height": 900}
 
@@ -50,6 +58,9 @@ class CaptureOptions:
     proxy: str | None = None
     storage_state: str | None = None
     highlight: tuple[str, ...] = ()
+    # Hosts the page may reach though private (``host:port``, kuzet.netguard): a source's
+    # own host when it allows private addresses; nothing else.
+    private_hosts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -147,15 +158,25 @@ class PlaywrightBackend(CaptureBackend):
             extra["proxy"] = {"server": options.proxy}
         if options.storage_state:
             extra["storage_state"] = options.storage_state
+        # Every request of the context goes through the network guard (unless the
+        # source's own proxy connects for it).
+        policy = NetworkPolicy.of((*options.private_hosts, *self.settings.capture_allow_private))
+        guard = await start_guard(options.proxy, policy)
+        if guard is not None:
+            extra["proxy"] = guard.browser_proxy()
         started = datetime.now(UTC)
-        context = await self._browser.new_context(
-            viewport=VIEWPORT,
-            accept_downloads=False,
-            ignore_https_errors=True,
-            locale="ru-RU",
-            service_workers="block",  # every response must go through the recorder
-            **extra,
-        )
+        try:
+            context = await self._browser.new_context(
+                viewport=VIEWPORT,
+                accept_downloads=False,
+                ignore_https_errors=True,
+                locale="ru-RU",
+                service_workers="block",  # every response must go through the recorder
+                **extra,
+            )
+        except BaseException:
+            await close_guard(guard)
+            raise
         try:
             page = await context.new_page()
             page.set_default_timeout(timeout_ms)
@@ -171,7 +192,8 @@ class PlaywrightBackend(CaptureBackend):
                 message = f"page did not load: {exc}".splitlines()[0]
                 raise CaptureError(message, transient=True) from exc
             except Exception as exc:
-                raise CaptureError(f"page did not load: {exc}".splitlines()[0]) from exc
+                message = f"page did not load: {exc}".splitlines()[0]
+                raise CaptureError(load_error(guard, message)) from exc
             if response is None:
                 raise CaptureError("no response for the main document")
             load_complete = True
@@ -212,6 +234,7 @@ class PlaywrightBackend(CaptureBackend):
             browser_version = f"Chromium {self._browser.version}"
             software = f"kuzet {kuzet.__version__}; {browser_version}"
             warc = build_warc(
+            pin_addresses(guard, recorder.exchanges)
                 recorder.exchanges,
                 software=software,
                 info={"isPartOf": url, "http-header-user-agent": user_agent},
@@ -235,7 +258,9 @@ class PlaywrightBackend(CaptureBackend):
                 "http_status": response.status,
                 "response_headers": main_headers,
                 "server_ips": sorted({e.ip for e in recorder.exchanges if e.ip}),
-                "server_ip": server["ipAddress"] if server else None,
+                "server_ip": (
+                    guard.peer(final_url) if guard else (server["ipAddress"] if server else None)
+                ),
                 "protocol": describe_protocol(final_url, main.http_version if main else None),
                 "tls": await recorder.tls(),
                 "title": title,
@@ -256,6 +281,7 @@ class PlaywrightBackend(CaptureBackend):
                 "user_agent": user_agent,
                 "proxy": options.proxy,
             }
+                "network_guard": guard_metadata(guard, options.proxy),
             return CaptureOutput(
                 final_url=final_url,
                 http_status=response.status,
@@ -269,6 +295,7 @@ class PlaywrightBackend(CaptureBackend):
         finally:
             await context.close()
 
+            await close_guard(guard)
 
 _PENDING: set[asyncio.Future[Any]] = set()
 

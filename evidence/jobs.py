@@ -33,6 +33,7 @@ from kuzet.config import Settings
 from kuzet.db import Database, utcnow
 from kuzet.models import Artifact, Capture, CaptureStatus, Detection, Page
 from kuzet.profiles import profile_path
+from kuzet.netguard import own_hosts
 
 logger = logging.getLogger(__name__)
 
@@ -187,13 +188,17 @@ def _hits(session: Session, cap: Capture) -> list[dict[str, Any]]:
 
 
 def _options(settings: Settings, cap: Capture, passages: tuple[str, ...] = ()) -> CaptureOptions:
-    """The capture reaches the page the way the crawl did: same proxy, same login."""
+    """The capture reaches the page the way the crawl did: same proxy, same login, and
+    the same network policy (a source that allows private addresses: its own host only)."""
     source = cap.page.source if cap.page else None
     proxy = (source.proxy if source else None) or settings.proxy
     state = None
     if source and source.login_profile:
         state = str(profile_path(settings.profiles_dir, source.login_profile))
-    return CaptureOptions(proxy=proxy, storage_state=state, highlight=passages)
+    private = own_hosts(source.start_url) if source and source.allow_private else ()
+    return CaptureOptions(
+        proxy=proxy, storage_state=state, highlight=passages, private_hosts=private
+    )
 
 
 def _fail(db: Database, capture_id: int, reason: str) -> None:

@@ -50,6 +50,9 @@ class Settings:
     # every so often until each is removed.
     recheck_after_h: float = 6.0
     recheck_every_h: float = 6.0
+    # Hosts every capture may reach though private (host, or host:port; kuzet.netguard),
+    # besides a source's own host when the source allows private addresses.
+    capture_allow_private: tuple[str, ...] = ()
     # A scheduled run missed by up to this much (scheduler down) still runs, once.
     misfire_grace_s: int = 3600
     # Alerts: categories the first head hears about at once (seed 003), and where to.
@@ -164,6 +167,7 @@ class Settings:
     def to_env(self) -> dict[str, str]:
         """The environment a child process needs to see the same settings."""
         return {
+            capture_allow_private=_list(env.get("KUZET_CAPTURE_ALLOW_PRIVATE", "")),
             "KUZET_HOME": str(self.home),
             "KUZET_DATABASE_URL": self.database_url,
             "KUZET_CHROMIUM": self.chromium_path,
@@ -192,3 +196,4 @@ class Settings:
             "KUZET_CUSTODY_KEY_FILE": str(self.custody_key_file or ""),
             "KUZET_CUSTODY_CHECKPOINT_EVERY": str(self.custody_checkpoint_every),
         }
+            "KUZET_CAPTURE_ALLOW_PRIVATE": ",".join(self.capture_allow_private),

@@ -68,6 +68,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
     env = {"KUZET_HOME": str(tmp_path / "home"), "KUZET_CHROMIUM": CHROMIUM}
+    # Test pages live on 127.0.0.1: captures of no source may reach it (the network
+    # guard's own tests take this away and use other loopback addresses as "internal").
+    env["KUZET_CAPTURE_ALLOW_PRIVATE"] = "127.0.0.1"
     if backend == "postgresql":
         env["KUZET_DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
     return Settings.from_env(env)

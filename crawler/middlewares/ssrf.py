@@ -2,19 +2,17 @@
 
 A monitoring crawler follows links chosen by the sites it watches; without this guard a
 page could steer it at the agency's own network. The host is resolved before the request
-(every address must be public) and the peer address is checked again on the response, so
-DNS that changes between the two (rebinding) is caught too. A source opts out with
-``allow_private`` (the tests and the demo crawl loopback). Off with ``KUZET_SSRF_ENABLED``.
+(every address must be public, :mod:`kuzet.netguard` says which are) and the peer address
+is checked again on the response, so DNS that changes between the two (rebinding) is
+caught too. A source with ``allow_private`` may reach its own host (the host and port of
+its start URL) though it is private; any other host it links or redirects to must be
+public. Off with ``KUZET_SSRF_ENABLED``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -22,6 +20,9 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from crawler.runs import source_spider
+from kuzet.netguard import NetworkPolicy, forbidden_reason, is_public, literal, resolve, url_host
+
+__all__ = ["BlockedRequest", "SSRFGuardMiddleware", "is_public"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +31,19 @@ class BlockedRequest(IgnoreRequest):
     """A request refused for safety; recorded as a failed fetch with this message."""
 
 
-def is_public(ip: str) -> bool:
-    addr = ipaddress.ip_address(ip.split("%")[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    return addr.is_global and not addr.is_multicast
-
-
 def _browser_proxied(request: Request) -> bool:
     return bool(request.meta.get("playwright")) and request.meta.get("kuzet_proxied", False)
+
+
+def _policy_key(spider: Any) -> tuple[str | None, bool]:
+    source = getattr(spider, "source", None)
+    return getattr(source, "start_url", None), bool(getattr(spider, "allow_private", False))
+
+
+def spider_policy(spider: Any) -> NetworkPolicy:
+    """The network policy of a source's spider: its own host may be private when the
+    source allows it."""
+    return NetworkPolicy.for_source(*_policy_key(spider))
 
 
 class SSRFGuardMiddleware:
@@ -46,56 +51,59 @@ class SSRFGuardMiddleware:
         if not crawler.settings.getbool("KUZET_SSRF_ENABLED", True):
             raise NotConfigured
         self.crawler = crawler
-        self._cache: dict[str, list[str]] = {}
+        self._cache: dict[tuple[str, int], list[str]] = {}
+        self._policies: dict[tuple[str | None, bool], NetworkPolicy] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SSRFGuardMiddleware:
         return cls(crawler)
 
-    def _allowed(self, request: Request) -> bool:
+    def _policy(self, request: Request) -> NetworkPolicy:
         spider = source_spider(self.crawler, request.meta.get("kuzet_run"), request.url)
-        return bool(getattr(spider, "allow_private", False))
-
-    async def _resolve(self, host: str) -> list[str]:
-        if host not in self._cache:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, None, type=socket.SOCK_STREAM
-                )
-            except socket.gaierror:
-                return []  # let the download fail with the resolver's own error
-            self._cache[host] = sorted({info[4][0] for info in infos})
-        return self._cache[host]
+        key = _policy_key(spider)
+        if key not in self._policies:
+            self._policies[key] = NetworkPolicy.for_source(*key)
+        return self._policies[key]
 
     def process_request(self, request: Request) -> Any:
         # Synchronous on the hot path (IP literals, hosts already resolved): an async method
         # would cost every request a task. Only a host seen for the first time is awaited.
-        if self._allowed(request) or request.meta.get("proxy") or _browser_proxied(request):
+        if request.meta.get("proxy") or _browser_proxied(request):
             return None  # a proxy connects for us; its own policy applies
-        host = urlsplit(request.url).hostname or ""
-        try:
-            addresses = [str(ipaddress.ip_address(host))]
-        except ValueError:
-            if host not in self._cache:
-                return self._check_after_resolving(host)
-            addresses = self._cache[host]
-        self._check(host, addresses)
+        host, port = url_host(request.url)
+        ip = literal(host)
+        if ip is not None:
+            addresses = [ip]
+        elif (host, port) in self._cache:
+            addresses = self._cache[(host, port)]
+        else:
+            return self._check_after_resolving(request, host, port)
+        self._check(request, host, port, addresses)
         return None
 
-    async def _check_after_resolving(self, host: str) -> None:
-        self._check(host, await self._resolve(host))
+    async def _check_after_resolving(self, request: Request, host: str, port: int) -> None:
+        addresses = await resolve(host, port)
+        if addresses:
+            self._cache[(host, port)] = addresses
+        self._check(request, host, port, addresses)
 
-    def _check(self, host: str, addresses: list[str]) -> None:
-        for ip in addresses:
-            if not is_public(ip):
-                self.crawler.stats.inc_value("kuzet/ssrf/blocked")
-                raise BlockedRequest(f"blocked: {host} is a non-public address ({ip})")
+    def _check(self, request: Request, host: str, port: int, addresses: list[str]) -> None:
+        if not addresses:
+            return  # let the download fail with the resolver's own error
+        refused = self._policy(request).refusal(host, port, addresses)
+        if refused is not None:
+            self.crawler.stats.inc_value("kuzet/ssrf/blocked")
+            raise BlockedRequest(f"blocked: {host} is a non-public address ({refused[0]})")
 
     def process_response(self, request: Request, response: Response) -> Any:
-        if self._allowed(request) or request.meta.get("proxy") or _browser_proxied(request):
+        if request.meta.get("proxy") or _browser_proxied(request):
             return response
         ip = response.ip_address
-        if ip is not None and not is_public(str(ip)):
-            self.crawler.stats.inc_value("kuzet/ssrf/blocked")
-            raise BlockedRequest(f"blocked: {urlsplit(request.url).hostname} answered from {ip}")
-        return response
+        if ip is None or is_public(str(ip)):
+            return response
+        host, port = url_host(request.url)
+        if self._policy(request).allows_private(host, port):
+            return response
+        self.crawler.stats.inc_value("kuzet/ssrf/blocked")
+        reason = forbidden_reason(str(ip))
+        raise BlockedRequest(f"blocked: {host} answered from {ip} ({reason})")
