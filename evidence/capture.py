@@ -233,8 +233,8 @@ class PlaywrightBackend(CaptureBackend):
             finished = datetime.now(UTC)
             browser_version = f"Chromium {self._browser.version}"
             software = f"kuzet {kuzet.__version__}; {browser_version}"
-            warc = build_warc(
             pin_addresses(guard, recorder.exchanges)
+            warc = build_warc(
                 recorder.exchanges,
                 software=software,
                 info={"isPartOf": url, "http-header-user-agent": user_agent},
@@ -280,8 +280,8 @@ class PlaywrightBackend(CaptureBackend):
                 "browser_sandbox": sandbox_decision(self.settings.chromium_sandbox).as_metadata(),
                 "user_agent": user_agent,
                 "proxy": options.proxy,
-            }
                 "network_guard": guard_metadata(guard, options.proxy),
+            }
             return CaptureOutput(
                 final_url=final_url,
                 http_status=response.status,
@@ -294,8 +294,8 @@ class PlaywrightBackend(CaptureBackend):
             )
         finally:
             await context.close()
-
             await close_guard(guard)
+
 
 _PENDING: set[asyncio.Future[Any]] = set()
 

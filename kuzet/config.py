@@ -41,6 +41,9 @@ class Settings:
     # Full-page screenshots stop at this height (the cut is recorded in the metadata).
     capture_max_height: int = 20_000
     capture_pdf: bool = False  # also print the page to PDF
+    # Hosts every capture may reach though private (host, or host:port; kuzet.netguard),
+    # besides a source's own host when the source allows private addresses.
+    capture_allow_private: tuple[str, ...] = ()
     # RFC 3161 time-stamping authority for manifests, and its root certificate(s) (PEM).
     tsa_url: str | None = None
     tsa_ca: Path | None = None
@@ -50,9 +53,6 @@ class Settings:
     # every so often until each is removed.
     recheck_after_h: float = 6.0
     recheck_every_h: float = 6.0
-    # Hosts every capture may reach though private (host, or host:port; kuzet.netguard),
-    # besides a source's own host when the source allows private addresses.
-    capture_allow_private: tuple[str, ...] = ()
     # A scheduled run missed by up to this much (scheduler down) still runs, once.
     misfire_grace_s: int = 3600
     # Alerts: categories the first head hears about at once (seed 003), and where to.
@@ -139,6 +139,7 @@ class Settings:
             capture_timeout_s=float(env.get("KUZET_CAPTURE_TIMEOUT", "30")),
             capture_max_height=int(env.get("KUZET_CAPTURE_MAX_HEIGHT", "20000")),
             capture_pdf=env.get("KUZET_CAPTURE_PDF", "") in ("1", "true", "yes"),
+            capture_allow_private=_list(env.get("KUZET_CAPTURE_ALLOW_PRIVATE", "")),
             tsa_url=env.get("KUZET_TSA_URL") or None,
             tsa_ca=Path(env["KUZET_TSA_CA"]).resolve() if env.get("KUZET_TSA_CA") else None,
             proxy=env.get("KUZET_PROXY") or None,
@@ -167,7 +168,6 @@ class Settings:
     def to_env(self) -> dict[str, str]:
         """The environment a child process needs to see the same settings."""
         return {
-            capture_allow_private=_list(env.get("KUZET_CAPTURE_ALLOW_PRIVATE", "")),
             "KUZET_HOME": str(self.home),
             "KUZET_DATABASE_URL": self.database_url,
             "KUZET_CHROMIUM": self.chromium_path,
@@ -180,6 +180,7 @@ class Settings:
             "KUZET_CAPTURE_TIMEOUT": str(self.capture_timeout_s),
             "KUZET_CAPTURE_MAX_HEIGHT": str(self.capture_max_height),
             "KUZET_CAPTURE_PDF": "1" if self.capture_pdf else "",
+            "KUZET_CAPTURE_ALLOW_PRIVATE": ",".join(self.capture_allow_private),
             "KUZET_TSA_URL": self.tsa_url or "",
             "KUZET_TSA_CA": str(self.tsa_ca) if self.tsa_ca else "",
             "KUZET_RECHECK_AFTER_H": str(self.recheck_after_h),
@@ -196,4 +197,3 @@ class Settings:
             "KUZET_CUSTODY_KEY_FILE": str(self.custody_key_file or ""),
             "KUZET_CUSTODY_CHECKPOINT_EVERY": str(self.custody_checkpoint_every),
         }
-            "KUZET_CAPTURE_ALLOW_PRIVATE": ",".join(self.capture_allow_private),
