@@ -82,13 +82,22 @@ async def main(settings):
     finally:
         await backend.close()
     kinds = sorted(a.kind for a in out.artifacts)
+    with open("/proc/self/status") as f:
+        confined = [line.strip() for line in f if line.startswith(("NoNewPrivs", "CapBnd"))]
     return {"status": status, "crawl_status": crawl_status, "metadata": out.metadata,
-            "kinds": kinds, "euid": os.geteuid()}
+            "kinds": kinds, "euid": os.geteuid(), "confined": confined}
 
 with tempfile.TemporaryDirectory() as warm:
     if mode != "on":
         asyncio.run(main(settings_for(warm)))
 user_settings = settings_for(home)
+# As the systemd units confine kuzet: NoNewPrivileges=yes, CapabilityBoundingSet= (empty).
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+for cap in range(64):
+    libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails past the kernel's last capability
+assert libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 os.setgroups([])
 os.setgid(int(gid))
 os.setuid(int(uid))
@@ -134,6 +143,7 @@ def test_unprivileged_capture_runs_sandboxed(site, user_home, chromium) -> None:
         pytest.skip(f"this kernel gives no sandbox to an unprivileged user: {refused.reason}")
     result = _capture_as(user_home, site.url + "/", "auto", chromium)
     assert result["euid"] == user_home[0]
+    assert sorted(result["confined"]) == ["CapBnd:\t0000000000000000", "NoNewPrivs:\t1"]
     # The browser's own verdict on its renderers, not only on the flags kuzet passed.
     assert "You are adequately sandboxed." in result["status"], result["status"]
     assert "Seccomp-BPF sandbox\tYes" in result["status"]
