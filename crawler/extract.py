@@ -1,12 +1,19 @@
-"""What a page says: decoded HTML, title, main text, publication date, language."""
+"""What a page says: decoded HTML, title, main text, publication date, language.
+
+A page lxml cannot read whole (libxml2 stops at 256 nested elements and at a 10 MB text
+node: a hostile page nests or pads its text past either, and the rest of the page is
+gone) is read by a streaming full-text pass instead, which has no depth limit; that
+pass is bounded by :data:`MAX_TEXT_CHARS` and says so in :attr:`PageText.extraction`.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
 
 import lxml.etree
@@ -74,15 +81,37 @@ class PageText:
     text: str
     language: str  # "kk", "ru" or "other"
     published_at: datetime | None
+    # How the text was read when not the usual way: ``method`` "full_text" and the parser
+    # limit (``reason``) that made it so; ``truncated`` when a bound cut the text;
+    # ``main_text_error`` when the article extractor failed on the page.
+    extraction: dict[str, Any] = field(default_factory=dict)
 
 
-def _parse(html: str) -> lxml.html.HtmlElement | None:
+# The full-text pass reads at most this much markup and keeps at most this much text:
+# more than a crawl downloads (DOWNLOAD_MAXSIZE), so only other callers' input is cut.
+MAX_HTML_CHARS = 32 * 1024 * 1024
+MAX_TEXT_CHARS = 16 * 1024 * 1024
+
+
+def _parse(html: str) -> tuple[lxml.html.HtmlElement | None, str | None]:
+    """The parsed page, and the resource limit the parser stopped at, if any (the tree
+    then lacks everything after that point)."""
     if not html.strip():
-        return None
+        return None, None
+    parser = lxml.html.HTMLParser()
     try:
-        return lxml.html.document_fromstring(html)
+        root = lxml.html.document_fromstring(html, parser=parser)
     except (lxml.etree.ParserError, ValueError):
-        return None
+        root = None
+    limit = next(
+        (
+            e.message.strip()
+            for e in parser.error_log
+            if e.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT
+        ),
+        None,
+    )
+    return root, limit
 
 
 def _title(root: lxml.html.HtmlElement) -> str:
@@ -181,32 +210,48 @@ def published_at(root: lxml.html.HtmlElement) -> datetime | None:
 def understand(body: bytes, declared_charset: str | None = None) -> PageText:
     """Decode and read a page: the rules run on ``title`` + ``text``, ``html`` is kept too."""
     html, encoding = decode(body, declared_charset)
-    root = _parse(html)
-    if root is None:
+    root, limit = _parse(html)
+    extraction: dict[str, Any] = {}
+    if limit is not None:
+        read = full_text(html)
+        title = (_title(root) if root is not None else "") or read.title
+        text = read.text
+        extraction = {"method": "full_text", "reason": limit}
+        if read.truncated:
+            extraction["truncated"] = {
+                "max_html_chars": MAX_HTML_CHARS,
+                "max_text_chars": MAX_TEXT_CHARS,
+            }
+    elif root is None:
         return PageText(html, encoding, "", "", "other", None)
-    title = _title(root)
-    text = _main_text(root) or _block_text(root)
+    else:
+        title = _title(root)
+        text = _main_text(root, extraction) or _block_text(root)
     return PageText(
         html=html,
         encoding=encoding,
         title=title,
         text=text,
         language=detect_language(text or title),
-        published_at=published_at(root),
+        published_at=published_at(root) if root is not None else None,
+        extraction=extraction,
     )
 
 
-def _main_text(root: lxml.html.HtmlElement) -> str:
+def _main_text(root: lxml.html.HtmlElement, extraction: dict[str, Any]) -> str:
     """The article text without navigation and boilerplate (trafilatura, fast mode).
 
     Works on the tree already parsed here (trafilatura copies it before pruning) with
-    options built once: both are measurable per-page costs in the analysis worker.
+    options built once: both are measurable per-page costs in the analysis worker. If
+    trafilatura fails on the page, the failure goes into ``extraction`` and the caller
+    falls back to all block text.
     """
     import trafilatura
 
     try:
         doc = trafilatura.bare_extraction(root, options=_trafilatura_options())
-    except Exception:  # trafilatura raises assorted errors on hostile markup
+    except Exception as exc:  # trafilatura raises assorted errors on hostile markup
+        extraction["main_text_error"] = f"{type(exc).__name__}: {exc}"[:300]
         return ""
     text = getattr(doc, "text", None) if doc is not None else None
     return tidy(text) if text else ""
@@ -217,3 +262,72 @@ def _trafilatura_options() -> Any:
     from trafilatura.settings import Extractor
 
     return Extractor(output_format="python", fast=True, comments=True, tables=True)
+
+
+_SKIPPED = frozenset({"script", "style", "noscript", "template", "title"})
+
+
+@dataclass
+class FullText:
+    title: str
+    text: str
+    truncated: bool  # a bound (MAX_HTML_CHARS, MAX_TEXT_CHARS) cut the page short
+
+
+class _TextStream(HTMLParser):
+    """Text as :func:`_block_text` reads it (blocks on their own lines; script, style,
+    template and the like left out), streamed: no tree is built, so nesting costs
+    nothing, and reading stops once ``max_chars`` are kept."""
+
+    def __init__(self, max_chars: int) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self.room = max_chars
+        self.skipping: dict[str, int] = {}
+        self.full = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED:
+            self.skipping[tag] = self.skipping.get(tag, 0) + 1
+        elif tag in _BLOCK:
+            self._keep("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK:
+            self._keep("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skipping.get(tag):
+            self.skipping[tag] -= 1
+        elif tag in _BLOCK:
+            self._keep("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping.get("title") and sum(len(t) for t in self.title) < 1000:
+            self.title.append(data)
+        if not any(self.skipping.values()):
+            self._keep(data)
+
+    def _keep(self, text: str) -> None:
+        if text == "\n" and self.parts and self.parts[-1].endswith("\n"):
+            return  # one line break however many blocks close or open here
+        if len(text) > self.room:
+            text, self.full = text[: self.room], True
+        self.room -= len(text)
+        self.parts.append(text)
+
+
+def full_text(html: str, chunk: int = 1 << 16) -> FullText:
+    """All the text of a page, however deeply nested, within the module's bounds."""
+    stream = _TextStream(MAX_TEXT_CHARS)
+    end = min(len(html), MAX_HTML_CHARS)
+    for at in range(0, end, chunk):
+        stream.feed(html[at : min(at + chunk, end)])
+        if stream.full:
+            break
+    else:
+        stream.close()
+    title = _SPACES.sub(" ", "".join(stream.title)).strip()[:1000]
+    truncated = stream.full or len(html) > MAX_HTML_CHARS
+    return FullText(title, tidy("".join(stream.parts)), truncated)

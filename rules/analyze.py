@@ -153,6 +153,12 @@ class Analyzer:
         page.language = read.language
         page.encoding = read.encoding
         page.published_at = page.published_at or read.published_at
+        if read.extraction:  # past a parser limit, cut at a bound, extractor failed
+            page.meta = {**(page.meta or {}), "extraction": read.extraction}
+            logger.warning(
+                "Page %(id)s not read the usual way: %(how)s",
+                {"id": page.id, "how": read.extraction},
+            )
         return Document(
             url=page.url,
             title=read.title,

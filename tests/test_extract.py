@@ -59,3 +59,51 @@ def test_understand_reads_title_main_text_date_language() -> None:
     assert page.encoding == "utf-8" and page.title == "Жаңа саябақ" and page.language == "kk"
     assert page.published_at.isoformat() == "2026-11-20T10:10:00+00:00"
     assert "12 гектар" in page.text and "Басты бет" not in page.text  # navigation dropped
+
+
+PROMO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
+
+
+def _nested(depth: int, inner: str) -> str:
+    return (
+        "<html><head><title>Жаңалықтар</title></head><body><p>Кіріспе мәтін.</p>"
+        + "<div>" * depth
+        + f"<p>{inner}</p>"
+        + "</div>" * depth
+        + "<p>Соңғы абзац.</p><script>var hidden = 'скрипт';</script></body></html>"
+    )
+
+
+@pytest.mark.parametrize("depth", [300, 5000, 50_000])
+def test_text_nested_past_the_parser_limit_is_read_all_the_same(depth: int) -> None:
+    page = understand(_nested(depth, PROMO).encode())
+    assert PROMO in page.text
+    assert "Кіріспе мәтін." in page.text and "Соңғы абзац." in page.text  # all of it
+    assert "скрипт" not in page.text  # still text only
+    assert page.title == "Жаңалықтар"
+    assert page.extraction["method"] == "full_text"
+    assert "depth" in page.extraction["reason"] and "truncated" not in page.extraction
+
+
+def test_text_after_a_text_node_too_big_for_the_parser_is_read() -> None:
+    html = f"<html><body><p>{'а' * 10_000_001}</p><p>{PROMO}</p></body></html>"
+    page = understand(html.encode())
+    assert page.text.endswith(PROMO)
+    assert page.extraction["method"] == "full_text" and "truncated" not in page.extraction
+
+
+def test_the_full_text_bound_is_recorded_when_it_cuts(monkeypatch) -> None:
+    import crawler.extract
+
+    monkeypatch.setattr(crawler.extract, "MAX_TEXT_CHARS", 20)
+    page = understand(_nested(400, PROMO).encode())
+    assert len(page.text) <= 20 and page.text.startswith("Кіріспе мәтін.\nОнл")
+    assert page.extraction["truncated"] == {
+        "max_html_chars": crawler.extract.MAX_HTML_CHARS,
+        "max_text_chars": 20,
+    }
+
+
+def test_ordinary_pages_are_read_the_usual_way() -> None:
+    page = understand(_nested(20, PROMO).encode())
+    assert PROMO in page.text and page.extraction == {}

@@ -200,3 +200,49 @@ def test_any_failure_of_a_capture_is_recorded_and_the_worker_goes_on(
         cap = s.get(Capture, bad)
         assert cap.status == CaptureStatus.FAILED and reason in cap.error
         assert s.get(Capture, after).status == CaptureStatus.SUCCEEDED
+
+
+def _stored_page(db, url: str, html_text: str) -> int:
+    import zlib
+
+    from kuzet.models import AnalysisStatus, PageBody
+    from tests.crawl_helpers import seed_run
+
+    with db.session() as s:
+        sid, rid = seed_run(s, url)
+        page = Page(
+            source_id=sid,
+            crawl_run_id=rid,
+            url=url,
+            fetch_status=FetchStatus.OK,
+            http_status=200,
+            charset="utf-8",
+            content_sha256="0" * 64,
+            analysis_status=AnalysisStatus.PENDING,
+        )
+        page.body = PageBody(data=zlib.compress(html_text.encode()))
+        s.add(page)
+        s.flush()
+        return page.id
+
+
+PROMO = "Онлайн-казино: бонус на первый депозит, фриспины и джекпот!"
+
+
+def test_a_phrase_nested_5000_elements_deep_is_flagged(settings, db) -> None:
+    from sqlalchemy import select
+
+    from rules.analyze import Analyzer
+    from rules.loader import load_rules
+
+    deep = "<div>" * 5000 + f"<p>{PROMO}</p>" + "</div>" * 5000
+    html_text = f"<html><head><title>Жаңалықтар</title></head><body>{deep}</body></html>"
+    pid = _stored_page(db, "http://127.0.0.1:1/deep.html", html_text)
+    summary = Analyzer(db, load_rules(settings.rules_dir)).drain()
+    assert (summary.pages, summary.failed, summary.captures) == (1, 0, 1)
+    with db.session() as s:
+        page = s.get(Page, pid)
+        assert PROMO in page.text
+        assert page.meta["extraction"]["method"] == "full_text"
+        rules = s.scalars(select(Detection.rule_id).where(Detection.page_id == pid)).all()
+        assert "gambling.casino-promo.ru" in rules
