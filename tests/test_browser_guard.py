@@ -1,0 +1,145 @@
+"""The browser obeys the network guard: hostile pages try to reach an internal service
+through a real capture in real Chromium, and nothing reaches it or gets stored.
+
+The watched source lives on 127.0.0.1:PORT_A and allows private addresses, so its own
+host is reachable; the "internal" service is another loopback host (127.0.0.2, or
+127.0.0.1 on another port, or ``localhost``), which the source's allowance does not cover.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from evidence.jobs import run_captures
+from evidence.store import LocalArtifactStore
+from kuzet.config import Settings
+from kuzet.db import Database
+from kuzet.models import Capture, CaptureStatus, CrawlRun, FetchStatus, Page, Source
+from tests.test_netguard import server_on
+from tests.webserver import WebServer, html
+
+pytestmark = pytest.mark.browser
+
+SECRET = "INTERNAL-SECRET-7731"
+
+
+def _closed(settings: Settings) -> Settings:
+    """The test settings without their allowance for 127.0.0.1 captures of no source."""
+    return replace(settings, capture_allow_private=())
+
+
+def queue_capture(db: Database, start_url: str, url: str) -> int:
+    """A capture of ``url`` for a page of a source at ``start_url`` that allows private
+    addresses (for its own host)."""
+    with db.session() as s:
+        src = Source(name="watched", start_url=start_url, allow_private=True)
+        s.add(src)
+        s.flush()
+        run = CrawlRun(source_id=src.id)
+        s.add(run)
+        s.flush()
+        page = Page(source_id=src.id, crawl_run_id=run.id, url=url, fetch_status=FetchStatus.OK)
+        s.add(page)
+        s.flush()
+        cap = Capture(page_id=page.id, url=url)
+        s.add(cap)
+        s.flush()
+        return cap.id
+
+
+def stored_text(settings: Settings, cap: Capture) -> str:
+    """Everything the capture stored, as text (WARC and WACZ decompressed)."""
+    store = LocalArtifactStore(settings.evidence_dir)
+    out = []
+    for art in cap.artifacts:
+        data = store.open_bytes(art.sha256)
+        if art.kind == "warc":
+            data = gzip.decompress(data)
+        out.append(data.decode("utf-8", "replace"))
+    return "\n".join(out)
+
+
+def _internal_servers() -> list[tuple[str, WebServer, str]]:
+    """(label, server, the host a page names it by) for each internal target."""
+    routes = {"/secret": html(f"<p>{SECRET}</p>")}
+    other = server_on("127.0.0.2", routes)
+    same_host = server_on("127.0.0.1", routes)  # the source's host, another port
+    named = server_on("127.0.0.1", routes)
+    return [
+        ("127.0.0.2", other, other.url),
+        ("127.0.0.1-other-port", same_host, same_host.url),
+        ("localhost", named, named.url.replace("127.0.0.1", "localhost")),
+    ]
+
+
+@pytest.mark.parametrize("target", ["127.0.0.2", "127.0.0.1-other-port", "localhost"])
+def test_a_redirect_to_an_internal_host_is_refused(settings, db, chromium, target) -> None:
+    servers = {label: (web, url) for label, web, url in _internal_servers()}
+    internal, named = servers[target]
+    site = WebServer({"/go": lambda p, h: (302, {"Location": f"{named}/secret"}, b"")})
+    with internal, site:
+        cid = queue_capture(db, site.url + "/", site.url + "/go")
+        summary = run_captures(_closed(settings), db, [cid])
+    assert internal.hits == {}  # not one request reached the internal service
+    assert site.page_hits() == {"/go": 1}
+    assert summary.failed == 1
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        assert cap.status == CaptureStatus.FAILED and cap.artifacts == []
+        assert "refused by the network guard" in cap.error
+        assert f"{named}/secret" in cap.error and "loopback" in cap.error
+
+
+def test_frames_images_fetches_and_websockets_to_an_internal_host_are_refused(
+    settings, db, chromium
+) -> None:
+    internal = server_on("127.0.0.2", {"/secret": html(f"<p>{SECRET}</p>")})
+    port = internal.httpd.server_address[1]
+    ws = f"ws://127.0.0.2:{port}/ws"
+    page = (
+        f"<p>Онлайн-казино</p>"
+        f"<iframe src='{internal.url}/secret'></iframe>"
+        f"<img src='{internal.url}/img.png'>"
+        f"<script src='{internal.url}/script.js'></script>"
+        f"<script>fetch('{internal.url}/fetch').then(r => r.text())"
+        f".then(t => document.body.append(t)).catch(() => 0);"
+        f"try {{ new WebSocket('{ws}'); }} catch (e) {{}}"
+        f"window.open('{internal.url}/popup');</script>"
+    )
+    site = WebServer({"/": html(page)})
+    with internal, site:
+        cid = queue_capture(db, site.url + "/", site.url + "/")
+        assert run_captures(_closed(settings), db, [cid]).succeeded == 1
+    assert internal.hits == {}
+    with db.session() as s:
+        cap = s.get(Capture, cid)
+        guard = cap.meta["network_guard"]
+        assert guard["mode"] == "guarded"
+        assert guard["private_hosts_allowed"] == [site.url.removeprefix("http://")]
+        refused = {r["url"] for r in guard["refusals"]}
+        for path in ("/secret", "/img.png", "/script.js", "/fetch"):
+            assert internal.url + path in refused
+        assert f"127.0.0.2:{port}" in refused  # the websocket's tunnel
+        assert all(r["reason"] == "loopback" for r in guard["refusals"])
+        assert cap.server_ip == "127.0.0.1"  # the server's address, not the guard's
+        text = stored_text(settings, cap)
+        assert "Онлайн-казино" in text and SECRET not in text
+
+
+def test_a_capture_of_no_source_reaches_nothing_private(settings, db, chromium) -> None:
+    site = WebServer({"/": html("<p>ішкі бет</p>")})
+    with site:
+        with db.session() as s:
+            cap = Capture(url=site.url + "/")
+            s.add(cap)
+            s.flush()
+            cid = cap.id
+        assert run_captures(_closed(settings), db, [cid]).failed == 1
+    assert site.hits == {}
+    with db.session() as s:
+        (cap,) = s.scalars(select(Capture)).all()
+        assert "refused by the network guard" in cap.error
