@@ -93,7 +93,11 @@ MAX_HTML_CHARS = 32 * 1024 * 1024
 MAX_TEXT_CHARS = 16 * 1024 * 1024
 
 
-def _parse(html: str) -> tuple[lxml.html.HtmlElement | None, str | None]:
+def _parse(html: str) -> lxml.html.HtmlElement | None:
+    return _read_tree(html)[0]
+
+
+def _read_tree(html: str) -> tuple[lxml.html.HtmlElement | None, str | None]:
     """The parsed page, and the resource limit the parser stopped at, if any (the tree
     then lacks everything after that point)."""
     if not html.strip():
@@ -210,7 +214,7 @@ def published_at(root: lxml.html.HtmlElement) -> datetime | None:
 def understand(body: bytes, declared_charset: str | None = None) -> PageText:
     """Decode and read a page: the rules run on ``title`` + ``text``, ``html`` is kept too."""
     html, encoding = decode(body, declared_charset)
-    root, limit = _parse(html)
+    root, limit = _read_tree(html)
     extraction: dict[str, Any] = {}
     if limit is not None:
         read = full_text(html)
