@@ -127,7 +127,7 @@ def checkpoint(ctx: typer.Context) -> None:
     with c.db.session() as session:
         cp = audit.checkpoint(session)
     console.print(
-        t("cli.checkpoint_done", c.lang, n=cp.id, count=cp.count, hash=cp.hash, key=cp.key_id),
+        t("cli.checkpoint_done", c.lang, n=cp.id, count=cp.count, hash=cp.hash, key_id=cp.key_id),
         highlight=False,
     )
     if not c.settings.tsa_url:

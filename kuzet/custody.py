@@ -40,9 +40,9 @@ class Problem(str):
     key: str
     params: dict[str, Any]
 
-    def __new__(cls, key: str, **params: Any) -> Problem:
-        obj = super().__new__(cls, t(key, "en", **params))
-        obj.key, obj.params = key, params
+    def __new__(cls, message: str, /, **params: Any) -> Problem:
+        obj = super().__new__(cls, t(message, "en", **params))
+        obj.key, obj.params = message, params
         return obj
 
     def text(self, lang: str) -> str:

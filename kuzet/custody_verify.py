@@ -107,7 +107,7 @@ def _entries(
         else:
             kind = _signature_problem(keys, e["key_id"], e["signature"] or "", e["hash"].encode())
             if kind:
-                problems.append(Problem(f"custody.{kind}", key=e["key_id"], **where))
+                problems.append(Problem(f"custody.{kind}", key_id=e["key_id"], **where))
         prev = e["hash"]
     return problems
 
@@ -140,7 +140,7 @@ def _checkpoints(
         body = cp["checkpoint"]
         kind = _signature_problem(keys, body["key_id"], cp["signature"], canonical(body))
         if kind:
-            problems.append(Problem(f"custody.cp_{kind}", n=n, key=body["key_id"]))
+            problems.append(Problem(f"custody.cp_{kind}", n=n, key_id=body["key_id"]))
             continue
         if body["prev_digest"] != prev_digest or (not valid and n != 1):
             problems.append(Problem("custody.cp_chain", n=n))

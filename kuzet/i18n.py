@@ -625,9 +625,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "custody key)",
     },
     "custody.unknown_key": {
-        "kk": "Сақтау журналының {id} жазбасы (№ {seq}): белгісіз кілтпен қол қойылған {key}",
-        "ru": "Запись журнала хранения {id} (№ {seq}): подписана неизвестным ключом {key}",
-        "en": "custody log entry {id} (no. {seq}): signed with an unknown key {key}",
+        "kk": "Сақтау журналының {id} жазбасы (№ {seq}): белгісіз кілтпен қол қойылған {key_id}",
+        "ru": "Запись журнала хранения {id} (№ {seq}): подписана неизвестным ключом {key_id}",
+        "en": "custody log entry {id} (no. {seq}): signed with an unknown key {key_id}",
     },
     "custody.unsigned": {
         "kk": "Сақтау журналының {id} жазбасы (№ {seq}): ескі тізбек мөрленгеннен кейін "
@@ -675,9 +675,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "checkpoint {n}: bad signature",
     },
     "custody.cp_unknown_key": {
-        "kk": "{n} бақылау нүктесі: белгісіз кілтпен қол қойылған {key}",
-        "ru": "Контрольная точка {n}: подписана неизвестным ключом {key}",
-        "en": "checkpoint {n}: signed with an unknown key {key}",
+        "kk": "{n} бақылау нүктесі: белгісіз кілтпен қол қойылған {key_id}",
+        "ru": "Контрольная точка {n}: подписана неизвестным ключом {key_id}",
+        "en": "checkpoint {n}: signed with an unknown key {key_id}",
     },
     "custody.cp_chain": {
         "kk": "{n} бақылау нүктесі алдыңғысынан кейін келмейді (біреуі жойылған не ауыстырылған)",
@@ -705,9 +705,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "access log truncated: checkpoint {n} recorded {count} entries, it has {found}",
     },
     "cli.checkpoint_done": {
-        "kk": "{n} бақылау нүктесі: {count} жазба, соңғы хеш {hash}, кілт {key}",
-        "ru": "Контрольная точка {n}: {count} записей, последний хеш {hash}, ключ {key}",
-        "en": "Checkpoint {n}: {count} entries, last hash {hash}, key {key}",
+        "kk": "{n} бақылау нүктесі: {count} жазба, соңғы хеш {hash}, кілт {key_id}",
+        "ru": "Контрольная точка {n}: {count} записей, последний хеш {hash}, ключ {key_id}",
+        "en": "Checkpoint {n}: {count} entries, last hash {hash}, key {key_id}",
     },
     "cli.checkpoint_timestamped": {
         "kk": "RFC 3161 уақыт белгісі алынды: {at}",
