@@ -226,10 +226,11 @@ class PlaywrightBackend(CaptureBackend):
             await recorder.finish(timeout_s=min(10.0, self.settings.capture_timeout_s / 2))
             main = recorder.main
             if main is not None and main.body is not None:
-                ctype = main.response_headers.get("content-type") or main.response_headers.get(
-                    "Content-Type", "application/octet-stream"
+                # Never the page's own Content-Type (kept as data in response_headers):
+                # the stored type is kuzet's, from the bytes (evidence.sniff).
+                artifacts.append(
+                    ArtifactData("response_body", "application/octet-stream", main.body)
                 )
-                artifacts.append(ArtifactData("response_body", ctype, main.body))
             finished = datetime.now(UTC)
             browser_version = f"Chromium {self._browser.version}"
             software = f"kuzet {kuzet.__version__}; {browser_version}"

@@ -27,6 +27,7 @@ from evidence.capture import (
     PlaywrightBackend,
 )
 from evidence.manifest import CUSTODY_ACTION, MANIFEST_KIND, Listed, build_manifest
+from evidence.sniff import sniff
 from evidence.store import ArtifactStore, LocalArtifactStore
 from kuzet import audit, procs
 from kuzet.config import Settings
@@ -240,7 +241,8 @@ def _succeed(
     listed = []
     for art in out.artifacts:
         st = store.put(art.data)
-        listed.append(Listed(art.kind, art.media_type, st.sha256, st.size))
+        # kuzet's own type, from the bytes: never one a backend passed on from the page.
+        listed.append(Listed(art.kind, sniff(art.data, art.kind).media_type, st.sha256, st.size))
     manifest = build_manifest(
         capture_id=job.capture_id,
         url=job.url,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from evidence.sniff import OCTET_STREAM, download_name, sniff
 from kuzet import audit
 from kuzet.i18n import t
 from kuzet.models import Artifact, Capture, Detection, DetectionStatus, Page, Source, User
@@ -21,6 +22,7 @@ from review import auth
 from review.auth import DB, Reader, Reviewer, lang_of
 from review.decisions import DecisionError, decide
 from review.pages import CsrfField, Pages
+from review.security import EVIDENCE_CSP
 from rules.schema import SEVERITY_ORDER
 
 # Shown blurred until the reviewer chooses to look.
@@ -81,14 +83,24 @@ class QueueFilters:
         return urlencode({k: v for k, v in asdict(self).items() if v})
 
 
-# Evidence files downloaded as they were stored, with the extension their format has.
-_DOWNLOADS = {
-    "wacz": ".wacz",
-    "warc": ".warc.gz",
-    "manifest": ".manifest.json",
-    "timestamp": ".tsr",
-    "pdf": ".pdf",
-}
+def evidence_response(data: bytes, sha256: str, kind: str) -> Response:
+    """An evidence file as the UI serves it: typed from its bytes (the stored type, which
+    an older kuzet took from the page, is never used), never sniffed again by the browser,
+    sandboxed, and shown inline only when it is one of the allowlisted images; anything
+    else is an opaque download under a name of kuzet's own."""
+    sniffed = sniff(data, kind)
+    disposition = "inline" if sniffed.inline else "attachment"
+    name = download_name(sha256, kind, sniffed)
+    return Response(
+        data,
+        media_type=sniffed.media_type if sniffed.inline else OCTET_STREAM,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "Content-Security-Policy": EVIDENCE_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
 
 
 def add_detection_routes(app: FastAPI, pages: Pages) -> None:
@@ -310,24 +322,4 @@ def add_detection_routes(app: FastAPI, pages: Pages) -> None:
             data = store.open_bytes(sha256)
         except FileNotFoundError as exc:
             raise HTTPException(status_code=410, detail="artifact missing from the store") from exc
-        if art.media_type.startswith("image/"):
-            return Response(data, media_type=art.media_type)
-        packaged = _DOWNLOADS.get(art.kind)
-        if packaged:  # archives, manifest, timestamp, PDF: files to keep, as they are
-            return Response(
-                data,
-                media_type="application/octet-stream",
-                headers={
-                    "Content-Disposition": f'attachment; filename="{sha256}{packaged}"',
-                    "Content-Security-Policy": "sandbox",
-                },
-            )
-        # Captured HTML is evidence, never a page to render: download it as text.
-        return Response(
-            data,
-            media_type="text/plain; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{sha256}.{art.kind}.txt"',
-                "Content-Security-Policy": "sandbox",
-            },
-        )
+        return evidence_response(data, sha256, art.kind)

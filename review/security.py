@@ -15,11 +15,17 @@ CSRF_FIELD = "csrf_token"
 
 # Scripts only from our own static files (keyboard shortcuts), never inline; captured
 # HTML is never rendered, only screenshots and escaped text, so a page's own <script>
-# can never run in a reviewer's browser.
+# can never run in a reviewer's browser. No workers (a service worker registered from
+# our origin would outlive the page and sit between the officer and the evidence), no
+# plugins, no frames, no <base> rewriting, forms only back to us, never framed.
 CSP = (
     "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+    "worker-src 'none'; object-src 'none'; frame-src 'none'; manifest-src 'none'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# Every evidence file: a document of its own origin that may load nothing and run
+# nothing, whatever a browser takes it for (top-level images display all the same).
+EVIDENCE_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 def csrf_token(request: Request) -> str:

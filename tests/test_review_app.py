@@ -140,8 +140,9 @@ def test_evidence_is_served_safely(client, ids, db) -> None:
     )
     r = client.get(f"/evidence/{html_sha}")
     assert (
-        r.headers["content-type"].startswith("text/plain")
-        and "attachment" in r.headers["content-disposition"]
+        r.headers["content-type"] == "application/octet-stream"
+        and r.headers["content-disposition"]
+        == f'attachment; filename="{html_sha}.html_rendered.txt"'
     )
     assert client.get("/evidence/" + "0" * 64).status_code == 404
 

