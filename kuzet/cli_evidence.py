@@ -119,7 +119,7 @@ def _verify_export(
 @app.command("checkpoint")
 def checkpoint(ctx: typer.Context) -> None:
     """Sign a checkpoint of the custody log now (and time-stamp it, with a TSA)."""
-    from evidence.timestamp import TimestampError, request_timestamp
+    from evidence.timestamp import TimestampError, request_timestamp, verify_timestamp
     from kuzet import audit
     from kuzet.custody import canonical
 
@@ -142,7 +142,8 @@ def checkpoint(ctx: typer.Context) -> None:
     if reply is None:
         err.print(t("cli.checkpoint_no_timestamp", c.lang, error=error), highlight=False)
         raise typer.Exit(1)
-    console.print(t("cli.checkpoint_timestamped", c.lang, at=cp.at.isoformat()), highlight=False)
+    stamped = verify_timestamp(reply, body, []).time
+    console.print(t("cli.checkpoint_timestamped", c.lang, at=stamped), highlight=False)
 
 
 @app.command("export-custody")

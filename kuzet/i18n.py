@@ -600,6 +600,56 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Summary JSON: {path}",
     },
     "lang.name": {"kk": "Қазақша", "ru": "Русский", "en": "English"},
+    # Web hardening: secret key, password policy, passwords on the command line.
+    "config.secret_key_weak": {
+        "kk": "KUZET_SECRET_KEY әлсіз: мысалдағы кілт немесе {n} таңбадан қысқа. Жаңасын "
+        "жасаңыз: python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
+        "(немесе айнымалыны алып тастаңыз, кілт KUZET_HOME/secret_key файлында жасалады).",
+        "ru": "KUZET_SECRET_KEY слабый: это ключ из примера или он короче {n} символов. "
+        "Создайте новый: python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
+        "(или уберите переменную, и ключ будет создан в файле KUZET_HOME/secret_key).",
+        "en": "KUZET_SECRET_KEY is weak: it is the example key or shorter than {n} "
+        "characters. Make one: python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
+        "(or unset it, and a key is created in KUZET_HOME/secret_key).",
+    },
+    "password.too_short": {
+        "kk": "Құпия сөз кемінде {n} таңбадан тұруы керек.",
+        "ru": "Пароль должен содержать не менее {n} символов.",
+        "en": "A password needs at least {n} characters.",
+    },
+    "password.is_username": {
+        "kk": "Құпия сөз пайдаланушы атына ұқсамауы және оны қамтымауы керек.",
+        "ru": "Пароль не должен совпадать с именем пользователя или содержать его.",
+        "en": "A password must not be the user name or contain it.",
+    },
+    "password.common": {
+        "kk": "Бұл құпия сөз тым жиі қолданылады; басқасын таңдаңыз.",
+        "ru": "Этот пароль слишком распространён; выберите другой.",
+        "en": "This password is too common; choose another.",
+    },
+    "cli.password_in_argv": {
+        "kk": "Ескерту: --password жолындағы құпия сөзді осы компьютердің басқа "
+        "пайдаланушылары процестер тізімінен көреді; --password-env немесе сұрауды қолданыңыз.",
+        "ru": "Внимание: пароль из --password виден другим пользователям этого компьютера "
+        "в списке процессов; используйте --password-env или ввод по запросу.",
+        "en": "Warning: a password given with --password is visible to other users of this "
+        "machine in the process list; use --password-env or the prompt.",
+    },
+    "cli.password_env_unset": {
+        "kk": "{var} орта айнымалысы берілмеген.",
+        "ru": "Переменная окружения {var} не задана.",
+        "en": "The environment variable {var} is not set.",
+    },
+    "cli.passwords_differ": {
+        "kk": "Құпия сөздер сәйкес келмейді.",
+        "ru": "Пароли не совпадают.",
+        "en": "The passwords differ.",
+    },
+    "cli.password_changed": {
+        "kk": "{user}: құпия сөз өзгертілді, ашық сессиялар жабылды.",
+        "ru": "{user}: пароль изменён, открытые сеансы завершены.",
+        "en": "{user}: password changed, open sessions ended.",
+    },
     # custody log checks and commands
     "custody.link_broken": {
         "kk": "Сақтау журналының {id} жазбасы (№ {seq}): алдыңғы жазбамен байланысы үзілген "
