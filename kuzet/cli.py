@@ -129,13 +129,7 @@ def demo(
 
 
 def _serve(c: Ctx, host: str, port: int, banner: str | None = None) -> None:
-    import uvicorn
-
-    from review.app import create_app
-
-    application = create_app(c.settings, c.db)
-    console.print(banner or f"http://{host}:{port}/", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    cli_ops.serve_ui(c, host, port, banner)
 
 
 @app.command()

@@ -54,7 +54,7 @@ def form1_export(
                 data, signer = sign_pdf(
                     data,
                     p12=p12,
-                    password=_password(password, password_env),
+                    password=_password(password, password_env, c.lang),
                     reason="Form 1 staff list",
                 )
             except SigningError as exc:

@@ -89,12 +89,15 @@ def notices_export(
     console.print(t("cli.exported", c.lang, path=output), highlight=False)
 
 
-def _password(password: str | None, password_env: str | None) -> str:
+def _password(password: str | None, password_env: str | None, lang: str = "kk") -> str:
     import getpass
     import os
     import sys
 
     if password is not None:
+        from kuzet.cli_users import argv_password_warning
+
+        argv_password_warning(lang)  # argv is visible to every user of the machine
         return password
     if password_env:
         if password_env not in os.environ:
@@ -134,7 +137,7 @@ def notices_sign(
         p12 = key.read_bytes()
     except OSError as exc:
         raise fail(f"{key}: {exc.strerror or exc}") from exc
-    secret = _password(password, password_env)
+    secret = _password(password, password_env, c.lang)
     try:
         with c.db.session() as session:
             account = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -109,6 +109,38 @@ def capture_worker(c: Ctx) -> None:
         f"capture worker stopped: {summary.succeeded} succeeded, {summary.failed} failed",
         highlight=False,
     )
+
+
+def ui_server_config(application: Any, host: str, port: int) -> Any:
+    """uvicorn's configuration for the review UI. Proxy headers are read by the app
+    itself, from KUZET_TRUSTED_PROXIES only; uvicorn's own handling (which believes any
+    loopback peer's X-Forwarded-For) stays off."""
+    import uvicorn
+
+    return uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def serve_ui(c: Ctx, host: str, port: int, banner: str | None = None) -> None:
+    """The review UI under uvicorn (``kuzet serve``, ``kuzet demo --serve``); refuses a
+    weak secret key or a bad KUZET_TRUSTED_PROXIES before anything starts."""
+    import uvicorn
+
+    from review.app import create_app
+
+    try:
+        c.settings.secret_key()  # before the database is touched
+        application = create_app(c.settings, c.db)
+    except ValueError as exc:  # ConfigError, or a KUZET_TRUSTED_PROXIES entry
+        raise fail(str(exc), 2) from exc
+    console.print(banner or f"http://{host}:{port}/", highlight=False)
+    uvicorn.Server(ui_server_config(application, host, port)).run()
 
 
 def status(ctx: typer.Context) -> None:

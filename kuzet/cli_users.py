@@ -11,13 +11,51 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from kuzet.cli_common import console, ctx_of, fail
+from kuzet.cli_common import console, ctx_of, err, fail
 from kuzet.i18n import t
 from kuzet.models import Role, User
 
 _ctx = ctx_of
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
+
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option("--password-env", help="Read the password from this environment variable."),
+]
+PasswordArg = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        help="The password itself (visible to other users in the process list: prefer "
+        "--password-env or the prompt).",
+    ),
+]
+
+
+def argv_password_warning(lang: str) -> None:
+    """Said whenever a password came on the command line."""
+    err.print(f"[yellow]{t('cli.password_in_argv', lang)}[/]", highlight=False)
+
+
+def read_password(
+    lang: str, password: str | None, password_env: str | None, *, confirm: bool = True
+) -> str:
+    """A new password: from ``--password-env VAR``, else the prompt (twice), else one
+    line of standard input; ``--password`` works too, with a warning."""
+    if password is not None:
+        argv_password_warning(lang)
+        return password
+    if password_env:
+        if password_env not in os.environ:
+            raise fail(t("cli.password_env_unset", lang, var=password_env))
+        return os.environ[password_env]
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"{t('login.password', lang)}: ")
+        if confirm and getpass.getpass(f"{t('login.password', lang)} (2): ") != password:
+            raise fail(t("cli.passwords_differ", lang))
+        return password
+    return sys.stdin.readline().rstrip("\n")
 
 
 # ---------------------------------------------------------------- users
@@ -32,21 +70,15 @@ def users_add(
     email: str = "",
     phone: str = "",
     position: str = "",
-    password_env: Annotated[
-        str | None, typer.Option(help="Read the password from this environment variable.")
-    ] = None,
+    password_env: PasswordEnv = None,
+    password_arg: PasswordArg = None,
 ) -> None:
-    from kuzet.users import UserError, create_user
+    """Add an account. The password (at least 12 characters, not the user name, not a
+    common one) comes from --password-env VAR or the prompt."""
+    from kuzet.users import PasswordRejected, UserError, create_user
 
     c = _ctx(ctx)
-    if password_env:
-        password = os.environ.get(password_env, "")
-    elif sys.stdin.isatty():
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            raise fail("passwords differ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = read_password(c.lang, password_arg, password_env)
     try:
         with c.db.session() as session:
             create_user(
@@ -59,9 +91,32 @@ def users_add(
                 phone=phone,
                 position=position,
             )
+    except PasswordRejected as exc:
+        raise fail(exc.localized(c.lang)) from exc
     except UserError as exc:
         raise fail(str(exc)) from exc
     console.print(f"added {username} ({role.value})")
+
+
+@app.command("set-password")
+def users_set_password(
+    ctx: typer.Context,
+    username: str,
+    password_env: PasswordEnv = None,
+    password_arg: PasswordArg = None,
+) -> None:
+    """Change an account's password (the same policy as for new ones); its open sessions
+    end."""
+    from kuzet.users import PasswordRejected, set_password
+
+    c = _ctx(ctx)
+    password = read_password(c.lang, password_arg, password_env)
+    try:
+        with c.db.session() as session:
+            set_password(session, _user(session, username), password)
+    except PasswordRejected as exc:
+        raise fail(exc.localized(c.lang)) from exc
+    console.print(t("cli.password_changed", c.lang, user=username), highlight=False)
 
 
 @app.command("list")

@@ -21,6 +21,15 @@ LANGUAGES = ("kk", "ru", "en")
 CHROMIUM_SANDBOX_MODES = ("auto", "on", "off")
 
 
+# deploy/kuzet.env.example ships this placeholder; kuzet refuses to run with it.
+EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
+MIN_SECRET_KEY = 32
+
+
+class ConfigError(ValueError):
+    """A setting kuzet refuses to run with; the message is in the installation's language."""
+
+
 def _list(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -67,6 +76,12 @@ class Settings:
     redis_url: str | None = None
     # A crawl worker silent this long is taken for dead; its requests are crawled again.
     crawl_worker_ttl_s: int = 30
+    # Review UI: the session signing key (KUZET_SECRET_KEY; unset: a file in KUZET_HOME),
+    # the reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDRs),
+    # and the bearer token /metrics asks of callers that are not on this machine.
+    session_key: str | None = field(default=None, repr=False)
+    trusted_proxies: tuple[str, ...] = ()
+    metrics_token: str | None = field(default=None, repr=False)
     # Custody log: its Ed25519 signing key, kept outside the database (default
     # $KUZET_HOME/custody.key), and the entries between automatic signed checkpoints.
     custody_key_file: Path | None = None
@@ -101,17 +116,30 @@ class Settings:
             checkpoint_every=self.custody_checkpoint_every,
         )
 
+    def ensure_home(self) -> Path:
+        """KUZET_HOME, created 0700 (it holds the database, keys and evidence)."""
+        from kuzet.secretfile import private_dir
+
+        return private_dir(self.home)
+
     def secret_key(self) -> str:
-        """The web session signing key: from KUZET_SECRET_KEY or a file created once."""
-        env = os.environ.get("KUZET_SECRET_KEY")
-        if env:
-            return env
-        path = self.home / "secret_key"
-        if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        """The web session signing key: KUZET_SECRET_KEY, or a file created once (0600).
+
+        Raises :class:`ConfigError` for the example key or one shorter than
+        :data:`MIN_SECRET_KEY` characters."""
+        from kuzet.i18n import t
+        from kuzet.secretfile import read_or_create
+
+        key = self.session_key
+        if key is None:
+            self.ensure_home()
+            made = read_or_create(
+                self.home / "secret_key", lambda: secrets.token_urlsafe(48).encode()
+            )
+            key = made.decode().strip()
+        if key == EXAMPLE_SECRET_KEY or len(key) < MIN_SECRET_KEY:
+            raise ConfigError(t("config.secret_key_weak", self.language, n=MIN_SECRET_KEY))
+        return key
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -156,6 +184,9 @@ class Settings:
             alert_digest_min=int(env.get("KUZET_ALERT_DIGEST_MIN", "0")),
             redis_url=env.get("KUZET_REDIS_URL") or None,
             crawl_worker_ttl_s=int(env.get("KUZET_CRAWL_WORKER_TTL_S", "30")),
+            session_key=env.get("KUZET_SECRET_KEY") or None,
+            trusted_proxies=_list(env.get("KUZET_TRUSTED_PROXIES", "")),
+            metrics_token=env.get("KUZET_METRICS_TOKEN") or None,
             custody_key_file=(
                 Path(env["KUZET_CUSTODY_KEY_FILE"]).resolve()
                 if env.get("KUZET_CUSTODY_KEY_FILE")
@@ -194,6 +225,9 @@ class Settings:
             "KUZET_ALERT_DIGEST_MIN": str(self.alert_digest_min),
             "KUZET_REDIS_URL": self.redis_url or "",
             "KUZET_CRAWL_WORKER_TTL_S": str(self.crawl_worker_ttl_s),
+            "KUZET_SECRET_KEY": self.session_key or "",
+            "KUZET_TRUSTED_PROXIES": ",".join(self.trusted_proxies),
+            "KUZET_METRICS_TOKEN": self.metrics_token or "",
             "KUZET_CUSTODY_KEY_FILE": str(self.custody_key_file or ""),
             "KUZET_CUSTODY_CHECKPOINT_EVERY": str(self.custody_checkpoint_every),
         }

@@ -112,6 +112,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Database:
+        settings.ensure_home()  # 0700: the one place KUZET_HOME is made
         return cls(settings.database_url, migrate=migrate)
 
     @contextmanager

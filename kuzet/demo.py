@@ -33,6 +33,7 @@ from kuzet.models import (
     Source,
     User,
 )
+from kuzet.secretfile import write_secret
 from kuzet.sites import SiteServer, demo_server
 from kuzet.users import create_user
 from notices.builder import build_drafts
@@ -76,10 +77,10 @@ def demo_officer(db: Database, demo_dir: Path) -> tuple[str, str]:
             return creds["username"], creds["password"]
         password = secrets.token_urlsafe(12)
         if exists:
-            from kuzet.users import hash_password
+            from kuzet.users import set_password
 
             user = session.scalars(select(User).where(User.username == DEMO_OFFICER)).one()
-            user.password_hash = hash_password(password)
+            set_password(session, user, password, actor="kuzet demo")
         else:
             create_user(
                 session,
@@ -90,9 +91,8 @@ def demo_officer(db: Database, demo_dir: Path) -> tuple[str, str]:
                 position="Бас маман (демо)",
                 actor="kuzet demo",
             )
-    demo_dir.mkdir(parents=True, exist_ok=True)
-    cred_file.write_text(json.dumps({"username": DEMO_OFFICER, "password": password}))
-    cred_file.chmod(0o600)
+    creds = json.dumps({"username": DEMO_OFFICER, "password": password})
+    write_secret(cred_file, creds.encode())  # 0600 from the start, in a 0700 folder
     return DEMO_OFFICER, password
 
 

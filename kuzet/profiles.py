@@ -87,11 +87,10 @@ def parse_cookies_file(path: Path) -> list[dict[str, Any]]:
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1))
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    """Saved cookies are credentials: written 0600 from the start, in a 0700 folder."""
+    from kuzet.secretfile import write_secret
+
+    write_secret(path, json.dumps(state, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def load_state(path: Path) -> dict[str, Any]:

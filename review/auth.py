@@ -9,19 +9,20 @@ route table test walks the app and checks each one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from kuzet.config import LANGUAGES
-from kuzet.db import utcnow
+from kuzet.db import UTCDateTime, utcnow
 from kuzet.i18n import t
-from kuzet.models import AuditEvent, Role, User, WebSession
+from kuzet.models import LoginThrottle, Role, User, WebSession
 
 COOKIE = "kuzet_sid"
 LANG_COOKIE = "kuzet_lang"
@@ -29,7 +30,7 @@ MAX_AGE = timedelta(hours=8)  # a working day, then log in again
 IDLE = timedelta(minutes=30)
 _TOUCH = timedelta(minutes=1)  # last_seen_at is written at most this often
 LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_FAILURES = 5  # per user name or per address within the window
+LOGIN_FAILURES = 5  # per account or per address within the window (login_throttle)
 
 # Who does what (Rules 9–11): officers review and draft, heads sign, analysts look at
 # detections to tune rules, monitors run sources, admins manage accounts.
@@ -63,6 +64,8 @@ def lang_of(request: Request) -> str:
 
 
 def client_ip(request: Request) -> str:
+    """The client's address: the socket peer, or what a trusted proxy says
+    (:class:`review.proxy.TrustedProxies` has already rewritten it)."""
     return request.client.host if request.client else ""
 
 
@@ -118,17 +121,81 @@ def session_user(session: Session, token: str | None) -> User | None:
     return user
 
 
-def login_blocked(session: Session, username: str, ip: str) -> bool:
-    """Too many failed logins for this name or from this address lately."""
-    since = utcnow() - LOGIN_WINDOW
-    failures = session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "auth.login_failed",
-            AuditEvent.at >= since,
-            or_(AuditEvent.object_id == username[:100], AuditEvent.details["ip"].as_string() == ip),
+ACCOUNT, ADDRESS = "account", "address"
+
+
+def login_subject(session: Session, name_key: bytes, username: str) -> tuple[str, str]:
+    """What a sign-in attempt is about, as (object type, object id) for the audit log and
+    the throttle: the user id when the name exists, else a keyed hash of the name, so
+    a password typed into the name field is never stored."""
+    uid = session.scalar(select(User.id).where(User.username == username))
+    if uid is not None:
+        return "user", str(uid)
+    digest = hmac.new(name_key, username.encode(), hashlib.sha256).hexdigest()
+    return "login_name", digest
+
+
+def _take_slot(session: Session, kind: str, key: str) -> int:
+    """One atomic statement: count an attempt for (kind, key) in the current window (a
+    window older than LOGIN_WINDOW starts again at 1); the new count."""
+    now = utcnow()
+    since = now - LOGIN_WINDOW
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    expired = LoginThrottle.window_start < since
+    stmt = insert(LoginThrottle).values(kind=kind, key=key, window_start=now, failures=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["kind", "key"],
+        set_={
+            "failures": case((expired, 1), else_=LoginThrottle.failures + 1),
+            "window_start": case(
+                (expired, literal(now, UTCDateTime())), else_=LoginThrottle.window_start
+            ),
+        },
+    ).returning(LoginThrottle.failures)
+    return int(session.execute(stmt).scalar_one())
+
+
+def reserve_login(session: Session, slots: list[tuple[str, str]]) -> bool:
+    """Take an attempt slot for each (kind, key) *before* the password is checked; False
+    if any of them is over LOGIN_FAILURES in its window. Parallel attempts each get a
+    distinct count, so no more than LOGIN_FAILURES of them are ever let through. The
+    caller commits at once, so the count is seen by every other attempt."""
+    counts = [_take_slot(session, kind, key[:100]) for kind, key in slots]
+    return all(n <= LOGIN_FAILURES for n in counts)
+
+
+def release_login(session: Session, slots: list[tuple[str, str]]) -> None:
+    """A sign-in succeeded: its slots are given back (it was not a failure)."""
+    for kind, key in slots:
+        session.execute(
+            update(LoginThrottle)
+            .where(
+                LoginThrottle.kind == kind,
+                LoginThrottle.key == key[:100],
+                LoginThrottle.failures > 0,
+            )
+            .values(failures=LoginThrottle.failures - 1)
         )
-    )
-    return (failures or 0) >= LOGIN_FAILURES
+
+
+def metrics_access(request: Request, token: str | None) -> int:
+    """200 if the caller may read /metrics: on this machine (a loopback client, after
+    trusted proxies are taken into account), or with ``Authorization: Bearer <token>``;
+    else 401 (a token is configured) or 403 (none is: metrics are local only)."""
+    from review.proxy import is_loopback
+
+    if is_loopback(client_ip(request)):
+        return 200
+    if not token:
+        return 403
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return 200
+    return 401
 
 
 class Allow:

@@ -8,12 +8,15 @@ import logging
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from kuzet.config import Settings
 from kuzet.db import Database
@@ -126,6 +129,7 @@ def status(db: Database, now: datetime) -> Status:
 # ---------------------------------------------------------------------- metrics
 
 _BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300)
+METRICS_TTL_S = 10.0
 
 
 def metrics(db: Database) -> str:
@@ -156,23 +160,53 @@ def metrics(db: Database) -> str:
         pending = s.scalar(select(func.count()).where(Alert.sent_at.is_(None)))
         lines.append(f"kuzet_alerts_pending {pending or 0}")
         family("kuzet_capture_seconds", "histogram", "Capture time, start to stored evidence.")
-        spans = [
-            (done - start).total_seconds()
-            for start, done in s.execute(
-                select(Capture.started_at, Capture.finished_at).where(
-                    Capture.status == CaptureStatus.SUCCEEDED,
-                    Capture.started_at.is_not(None),
-                    Capture.finished_at.is_not(None),
-                )
-            )
-        ]
-        for bound in _BUCKETS:
-            n = sum(1 for x in spans if x <= bound)
+        buckets, total, count = _capture_histogram(s)
+        for bound, n in zip(_BUCKETS, buckets, strict=True):
             lines.append(f'kuzet_capture_seconds_bucket{{le="{bound}"}} {n}')
-        lines.append(f'kuzet_capture_seconds_bucket{{le="+Inf"}} {len(spans)}')
-        lines.append(f"kuzet_capture_seconds_sum {sum(spans):.3f}")
-        lines.append(f"kuzet_capture_seconds_count {len(spans)}")
+        lines.append(f'kuzet_capture_seconds_bucket{{le="+Inf"}} {count}')
+        lines.append(f"kuzet_capture_seconds_sum {total:.3f}")
+        lines.append(f"kuzet_capture_seconds_count {count}")
     return "\n".join(lines) + "\n"
+
+
+def _capture_histogram(s: Session) -> tuple[list[int], float, int]:
+    """Bucket counts, sum and count of capture durations, added up by the database in
+    one aggregate query (no capture row is read)."""
+    if s.get_bind().dialect.name == "sqlite":
+        span = (func.julianday(Capture.finished_at) - func.julianday(Capture.started_at)) * 86400.0
+    else:
+        span = func.extract("epoch", Capture.finished_at - Capture.started_at)
+    row = s.execute(
+        select(
+            *(func.coalesce(func.sum(case((span <= b, 1), else_=0)), 0) for b in _BUCKETS),
+            func.coalesce(func.sum(span), 0.0),
+            func.count(),
+        ).where(
+            Capture.status == CaptureStatus.SUCCEEDED,
+            Capture.started_at.is_not(None),
+            Capture.finished_at.is_not(None),
+        )
+    ).one()
+    *buckets, total, count = row
+    return [int(n) for n in buckets], float(total), int(count)
+
+
+class CachedMetrics:
+    """:func:`metrics`, computed at most once every ``ttl_s`` seconds however often it is
+    scraped (several Prometheus servers, a reload storm)."""
+
+    def __init__(self, db: Database, ttl_s: float = METRICS_TTL_S) -> None:
+        self.db, self.ttl_s = db, ttl_s
+        self._lock = threading.Lock()
+        self._text = ""
+        self._at = float("-inf")
+
+    def __call__(self) -> str:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._at >= self.ttl_s:
+                self._text, self._at = metrics(self.db), now
+            return self._text
 
 
 # ---------------------------------------------------------------------- doctor
@@ -219,7 +253,7 @@ def doctor(settings: Settings, db: Database, *, full: bool = False) -> list[Chec
     checks.append(Check("browser sandbox", *sandbox))
     checks.append(_migrations(db))
     checks.append(_rule_engine())
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.ensure_home()
     free = shutil.disk_usage(settings.home).free
     checks.append(
         Check("disk", free > 1 << 30, f"{free / (1 << 30):.1f} GiB free under {settings.home}")

@@ -50,7 +50,7 @@ def test_metrics_in_prometheus_format(settings, db) -> None:
     with db.session() as s:
         detection(s, store, "http://127.0.0.1:9/a")
         detection(s, store, "http://127.0.0.1:9/b")
-    client = TestClient(create_app(settings, db))
+    client = TestClient(create_app(settings, db), client=("127.0.0.1", 50000))  # local
     r = client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     text = r.text

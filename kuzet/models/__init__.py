@@ -7,7 +7,7 @@ moved back (a retry is a new attempt recorded on the same row only while it is n
 
 from __future__ import annotations
 
-from kuzet.models.accounts import AuditEvent, User, WebSession
+from kuzet.models.accounts import AuditEvent, LoginThrottle, User, WebSession
 from kuzet.models.base import Base
 from kuzet.models.crawl import CrawlRun, FrontierEntry, Page, PageBody, Source
 from kuzet.models.custody import AccessLogEntry, CustodyCheckpoint, CustodyHead
@@ -48,6 +48,7 @@ __all__ = [
     "FetchStatus",
     "FrontierEntry",
     "FrontierStatus",
+    "LoginThrottle",
     "Notice",
     "NoticeFact",
     "NoticeStatus",

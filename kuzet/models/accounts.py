@@ -69,3 +69,19 @@ class AuditEvent(Base):
     seq: Mapped[int] = mapped_column(index=True, unique=True)  # 1, 2, ... in chain order
     key_id: Mapped[str | None] = mapped_column(String(64))
     signature: Mapped[str | None] = mapped_column(String(128))
+
+
+class LoginThrottle(Base):
+    """Sign-in attempts per account and per source address within the current window.
+
+    A slot is taken with one atomic upsert *before* the password is checked, so
+    parallel attempts cannot all pass the limit; a successful sign-in gives its slot
+    back. ``kind`` is ``account`` (``key``: a user id, or a keyed hash of a name that
+    does not exist) or ``address`` (``key``: the client address)."""
+
+    __tablename__ = "login_throttle"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(default=0)

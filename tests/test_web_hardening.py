@@ -1,0 +1,404 @@
+"""The review UI under attack, served for real (uvicorn with ``kuzet serve``'s own
+configuration, on a loopback port): parallel password guessing, spoofed proxy headers,
+session fixation, metrics and health probes from outside, weak passwords and keys, and
+the modes of the files that hold secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import socket
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import requests
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select
+from typer.testing import CliRunner
+
+from evidence.store import LocalArtifactStore
+from kuzet.cli import app as cli
+from kuzet.cli_ops import ui_server_config
+from kuzet.config import EXAMPLE_SECRET_KEY, ConfigError, Settings
+from kuzet.db import Database, utcnow
+from kuzet.models import AuditEvent, Capture, LoginThrottle, User
+from kuzet.users import PasswordRejected, check_password, create_user
+from review import auth
+from review.app import create_app
+from scheduler.ops import CachedMetrics, metrics
+from tests.factories import detection, officer
+
+PASSWORD = "correct horse battery"
+ATTEMPTS = 30
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real loopback port, configured as ``kuzet serve`` does; its URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(ui_server_config(app, "127.0.0.1", port))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def csrf(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF token in the form"
+    return m.group(1)
+
+
+def browser(base: str) -> tuple[requests.Session, str]:
+    http = requests.Session()
+    return http, csrf(http.get(f"{base}/login").text)
+
+
+def post_login(
+    http: requests.Session, base: str, username: str, password: str, token: str, **headers: str
+) -> requests.Response:
+    return http.post(
+        f"{base}/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        headers={k.replace("_", "-"): v for k, v in headers.items()},
+        allow_redirects=False,
+    )
+
+
+def failed_logins(db: Database) -> list[AuditEvent]:
+    with db.session() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")))
+
+
+# ------------------------------------------------------------------ (1) guessing
+
+
+@pytest.mark.both_databases
+def test_thirty_parallel_guesses_get_at_most_five_password_checks(settings, db, backend) -> None:
+    with db.session() as s:
+        uid = officer(s).id
+    with served(create_app(settings, db)) as base:
+        browsers = [browser(base) for _ in range(ATTEMPTS)]
+        start = threading.Barrier(ATTEMPTS)
+
+        def guess(b: tuple[requests.Session, str]) -> int:
+            start.wait()
+            return post_login(b[0], base, "officer1", "wrong password!", b[1]).status_code
+
+        with ThreadPoolExecutor(ATTEMPTS) as pool:
+            codes = list(pool.map(guess, browsers))
+        assert set(codes) <= {401, 429}, codes
+        assert codes.count(401) <= auth.LOGIN_FAILURES, codes
+        assert codes.count(429) >= ATTEMPTS - auth.LOGIN_FAILURES
+        # Only the attempts let through had their password checked and logged.
+        assert len(failed_logins(db)) == codes.count(401)
+        with db.session() as s:
+            row = s.get(LoginThrottle, (auth.ACCOUNT, str(uid)))
+            assert row is not None and row.failures == ATTEMPTS
+        # While blocked, even the right password is refused.
+        http, token = browsers[0]
+        assert post_login(http, base, "officer1", PASSWORD, token).status_code == 429
+
+
+def test_attempted_names_are_not_logged_verbatim(settings, db) -> None:
+    with db.session() as s:
+        uid = officer(s).id
+    typed = "my-password-typed-as-name"
+    with served(create_app(settings, db)) as base:
+        http, token = browser(base)
+        assert post_login(http, base, typed, "whatever it is", token).status_code == 401
+        assert post_login(http, base, "officer1", "wrong password!", token).status_code == 401
+    by_name, by_user = failed_logins(db)
+    key = hmac.new(settings.secret_key().encode(), b"kuzet login name", hashlib.sha256).digest()
+    expected = hmac.new(key, typed.encode(), hashlib.sha256).hexdigest()
+    assert (by_name.object_type, by_name.object_id) == ("login_name", expected)
+    assert typed not in repr((by_name.object_id, by_name.details, by_name.actor))
+    assert (by_user.object_type, by_user.object_id) == ("user", str(uid))
+    with db.session() as s:
+        keys = set(s.scalars(select(LoginThrottle.key)))
+    assert expected in keys and typed not in keys
+
+
+# ------------------------------------------------------------------ (2) proxies
+
+
+def test_spoofed_forwarded_for_does_not_reset_the_address_limit(settings, db) -> None:
+    with served(create_app(settings, db)) as base:  # no trusted proxies
+        http, token = browser(base)
+        for i in range(auth.LOGIN_FAILURES):  # a new name each time: only the address adds up
+            r = post_login(
+                http, base, f"nobody{i}", "guess guess", token, X_Forwarded_For=f"198.51.100.{i}"
+            )
+            assert r.status_code == 401
+        r = post_login(http, base, "nobody-else", "guess", token, X_Forwarded_For="198.51.100.99")
+        assert r.status_code == 429
+    assert {e.details["ip"] for e in failed_logins(db)} == {"127.0.0.1"}
+
+
+def test_behind_a_trusted_proxy_the_right_most_untrusted_hop_counts(settings, db) -> None:
+    with db.session() as s:
+        officer(s)
+    app = create_app(replace(settings, trusted_proxies=("127.0.0.0/8", "10.0.0.0/8")), db)
+    with served(app) as base:
+        http, token = browser(base)
+        for i in range(auth.LOGIN_FAILURES):
+            # The client writes anything at the left; the proxies append what they saw.
+            xff = f"203.0.113.{i}, 192.0.2.10, 10.1.1.1"
+            r = post_login(http, base, f"nobody{i}", "guess guess", token, X_Forwarded_For=xff)
+            assert r.status_code == 401
+        xff = "127.0.0.1, 192.0.2.10, 10.1.1.1"
+        r = post_login(http, base, "officer1", PASSWORD, token, X_Forwarded_For=xff)
+        assert r.status_code == 429
+        other, other_token = browser(base)
+        r = post_login(other, base, "officer1", PASSWORD, other_token, X_Forwarded_For="192.0.2.11")
+        assert r.status_code == 303
+    assert {e.details["ip"] for e in failed_logins(db)} == {"192.0.2.10"}
+
+
+def test_cookies_are_secure_over_https_only_as_a_trusted_proxy_says(settings, db) -> None:
+    with db.session() as s:
+        officer(s)
+
+    def set_cookies(app: FastAPI) -> list[str]:
+        with served(app) as base:
+            http, token = browser(base)
+            r = post_login(http, base, "officer1", PASSWORD, token, X_Forwarded_Proto="https")
+            assert r.status_code == 303
+            return r.raw.headers.getlist("set-cookie")
+
+    trusted = set_cookies(create_app(replace(settings, trusted_proxies=("127.0.0.1",)), db))
+    names = {c.split("=", 1)[0] for c in trusted}
+    assert {"kuzet_sid", "kuzet_session"} <= names
+    assert all("; secure" in c.lower() for c in trusted), trusted
+    untrusted = set_cookies(create_app(settings, db))
+    assert untrusted and not any("; secure" in c.lower() for c in untrusted), untrusted
+
+
+# ------------------------------------------------------------------ (3) sessions
+
+
+def test_login_rotates_the_session_and_the_csrf_state(settings, db) -> None:
+    with db.session() as s:
+        officer(s)
+    with served(create_app(settings, db)) as base:
+        http = requests.Session()
+        http.cookies.set("kuzet_sid", "planted-by-an-attacker")
+        before = csrf(http.get(f"{base}/login").text)
+        state_before = http.cookies.get("kuzet_session")
+        r = post_login(http, base, "officer1", PASSWORD, before)
+        assert r.status_code == 303
+        first = r.cookies["kuzet_sid"]
+        assert first != "planted-by-an-attacker"
+        after = csrf(http.get(f"{base}/").text)
+        assert after != before and http.cookies.get("kuzet_session") != state_before
+        # The CSRF token known before the sign-in is worth nothing after it.
+        r = http.post(f"{base}/logout", data={"csrf_token": before}, allow_redirects=False)
+        assert r.status_code == 403
+        # Signing in again from the same browser ends the session it had.
+        token = csrf(http.get(f"{base}/login").text)
+        r = post_login(http, base, "officer1", PASSWORD, token)
+        assert r.status_code == 303 and r.cookies["kuzet_sid"] != first
+        stolen = requests.get(f"{base}/", cookies={"kuzet_sid": first}, allow_redirects=False)
+        assert stolen.status_code == 303 and "/login" in stolen.headers["location"]
+        assert http.get(f"{base}/", allow_redirects=False).status_code == 200
+
+
+# ------------------------------------------------------------------ (4) metrics
+
+
+def test_metrics_from_outside_need_the_token(settings, db) -> None:
+    with served(create_app(replace(settings, trusted_proxies=("127.0.0.1",)), db)) as base:
+        assert requests.get(f"{base}/metrics").status_code == 200  # this machine
+        outside = {"X-Forwarded-For": "203.0.113.5"}
+        assert requests.get(f"{base}/metrics", headers=outside).status_code == 403
+    with_token = replace(settings, trusted_proxies=("127.0.0.1",), metrics_token="s3cret-token")
+    with served(create_app(with_token, db)) as base:
+        r = requests.get(f"{base}/metrics", headers=outside)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        wrong = {**outside, "Authorization": "Bearer guessed"}
+        assert requests.get(f"{base}/metrics", headers=wrong).status_code == 401
+        right = {**outside, "Authorization": "Bearer s3cret-token"}
+        r = requests.get(f"{base}/metrics", headers=right)
+        assert r.status_code == 200 and "kuzet_detections_total" in r.text
+    # A peer that is not loopback, with no proxy in between.
+    far = TestClient(create_app(settings, db), client=("203.0.113.5", 40000))
+    assert far.get("/metrics").status_code == 403
+
+
+@pytest.mark.both_databases
+def test_metrics_add_up_in_the_database_and_are_cached(settings, db, backend) -> None:
+    store = LocalArtifactStore(settings.evidence_dir)
+    with db.session() as s:
+        for i, seconds in enumerate((0.5, 3, 45, 400)):
+            det = detection(s, store, f"http://127.0.0.1:9/{i}")
+            cap = s.get(Capture, det.capture_id)
+            cap.finished_at = utcnow()
+            cap.started_at = cap.finished_at - timedelta(seconds=seconds)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement.lower())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        text = metrics(db)
+        cached = CachedMetrics(db, ttl_s=3600)
+        assert cached() == text
+        n = len(statements)
+        assert cached() == text and len(statements) == n  # the second scrape: no query
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    on_captures = [q for q in statements if "from captures" in q]
+    assert on_captures and all("count(" in q for q in on_captures), on_captures
+    assert 'kuzet_capture_seconds_bucket{le="1"} 1' in text
+    assert 'kuzet_capture_seconds_bucket{le="5"} 2' in text
+    assert 'kuzet_capture_seconds_bucket{le="60"} 3' in text
+    assert 'kuzet_capture_seconds_bucket{le="300"} 3' in text
+    assert "kuzet_capture_seconds_count 4" in text
+    total = float(re.search(r"kuzet_capture_seconds_sum (\S+)", text).group(1))
+    assert abs(total - 448.5) < 0.01
+
+
+# ------------------------------------------------------------------ (5) health
+
+
+def test_healthz_with_a_broken_database_says_nothing_of_it(settings, closed_port, caplog) -> None:
+    url = f"postgresql+psycopg://kuzet:db-password-x@127.0.0.1:{closed_port}/kuzet"
+    broken = Database(url, migrate=False)
+    with caplog.at_level(logging.ERROR), served(create_app(settings, broken)) as base:
+        r = requests.get(f"{base}/healthz")
+    assert r.status_code == 503 and r.text == "database unavailable\n"
+    assert str(closed_port) not in r.text and "password" not in r.text
+    assert any(rec.exc_info for rec in caplog.records if "health check" in rec.getMessage())
+    broken.dispose()
+
+
+# ------------------------------------------------------------------ (6) passwords
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "key"),
+    [
+        ("asel", "short pass", "password.too_short"),
+        ("aselkhan-officer", "Aselkhan-Officer", "password.is_username"),
+        ("asel", "x-ASEL-2026-spring", "password.is_username"),
+        ("asel", "Qwerty123456", "password.common"),
+        ("asel", "1q2w3e4r5t6y", "password.common"),
+        ("asel", "PasswordPassword", "password.common"),
+    ],
+)
+def test_password_policy_refuses(username: str, password: str, key: str) -> None:
+    with pytest.raises(PasswordRejected) as info:
+        check_password(password, username)
+    assert info.value.key == key
+    assert len({info.value.localized(lang) for lang in ("kk", "ru", "en")}) == 3
+
+
+def test_password_policy_accepts_a_good_one() -> None:
+    check_password(PASSWORD, "officer1")
+    check_password("тау-өзен-2026-жаңбыр", "asel")
+
+
+def test_users_cli_applies_the_policy_and_warns_about_argv(settings, db) -> None:
+    env = settings.to_env()
+    runner = CliRunner()
+    r = runner.invoke(
+        cli, ["--lang", "ru", "users", "add", "asel", "--password-env", "PW"],
+        env={**env, "PW": "qwerty123456"},
+    )  # fmt: skip
+    assert r.exit_code == 1 and "слишком распространён" in r.output
+    argv = ["--lang", "en", "users", "add", "asel", "--password", PASSWORD]
+    r = runner.invoke(cli, argv, env=env)
+    assert r.exit_code == 0 and "visible to other users" in r.output
+    r = runner.invoke(
+        cli, ["--lang", "en", "users", "set-password", "asel", "--password-env", "PW"],
+        env={**env, "PW": "asel-asel-asel"},
+    )  # fmt: skip
+    assert r.exit_code == 1 and "user name" in r.output
+    r = runner.invoke(
+        cli, ["--lang", "en", "users", "set-password", "asel", "--password-env", "PW"],
+        env={**env, "PW": "a much better passphrase"},
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    with db.session() as s:
+        user = s.scalars(select(User).where(User.username == "asel")).one()
+        assert s.scalar(
+            select(func.count()).where(
+                AuditEvent.action == "user.password_changed", AuditEvent.object_id == str(user.id)
+            )
+        )
+    with db.session() as s, pytest.raises(PasswordRejected):
+        create_user(s, "bob", "bob")
+
+
+# ------------------------------------------------------------------ (7) secret key
+
+
+@pytest.mark.parametrize("key", [EXAMPLE_SECRET_KEY, "x" * 31])
+def test_the_example_or_a_short_secret_key_is_refused(settings, db, key: str) -> None:
+    weak = replace(settings, session_key=key)
+    with pytest.raises(ConfigError):
+        create_app(weak, db)
+    r = CliRunner().invoke(cli, ["--lang", "en", "serve"], env={**weak.to_env()})
+    assert r.exit_code == 2 and "KUZET_SECRET_KEY is weak" in r.output
+    r = CliRunner().invoke(cli, ["--lang", "ru", "serve"], env={**weak.to_env()})
+    assert r.exit_code == 2 and "KUZET_SECRET_KEY слабый" in r.output
+
+
+def test_a_strong_key_is_taken_as_given(settings, db) -> None:
+    key = "k" * 40
+    assert replace(settings, session_key=key).secret_key() == key
+
+
+# ------------------------------------------------------------------ (8) file modes
+
+
+def mode(path) -> int:  # type: ignore[no-untyped-def]
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_home_and_secret_files_are_private(tmp_path) -> None:
+    from kuzet.demo import demo_officer
+    from kuzet.profiles import save_state
+
+    settings = Settings.from_env({"KUZET_HOME": str(tmp_path / "home")})
+    db = Database.from_settings(settings)
+    try:
+        assert mode(settings.home) == 0o700
+        settings.secret_key()
+        assert mode(settings.home / "secret_key") == 0o600
+        demo_officer(db, settings.home / "demo")
+        assert mode(settings.home / "demo" / "officer.json") == 0o600
+        assert mode(settings.home / "demo") == 0o700
+        save_state(settings.profiles_dir / "p.json", {"cookies": []})
+        assert mode(settings.profiles_dir / "p.json") == 0o600
+        assert mode(settings.profiles_dir) == 0o700
+    finally:
+        db.dispose()
+    # A home and a key left readable by an older version are tightened.
+    old = Settings.from_env({"KUZET_HOME": str(tmp_path / "old")})
+    old.home.mkdir(mode=0o755)
+    old.home.chmod(0o755)
+    (old.home / "secret_key").write_text("o" * 48)
+    (old.home / "secret_key").chmod(0o644)
+    assert old.secret_key() == "o" * 48
+    assert mode(old.home) == 0o700 and mode(old.home / "secret_key") == 0o600
