@@ -29,7 +29,7 @@ from kuzet.custody_verify import (
     entry_hash,
     verify_records,
 )
-from kuzet.db import utcnow
+from kuzet.db import Database, utcnow
 from kuzet.models import AccessLogEntry, AuditEvent, CustodyCheckpoint, CustodyHead, User
 from kuzet.models.custody import HEAD_ID
 
@@ -139,6 +139,40 @@ def checkpoint(session: Session) -> CustodyCheckpoint:
     files = _files(session)
     signer = files.signer()
     return _checkpoint_locked(session, files, signer, _lock_head(session))
+
+
+def checkpoint_and_anchor(
+    db: Database, tsa_url: str | None, *, only_if_changed: bool = False
+) -> tuple[CustodyCheckpoint | None, str]:
+    """Sign a checkpoint now and, with a TSA, anchor it with an RFC 3161 timestamp.
+
+    The timestamp is asked for after the checkpoint is committed, so appends never wait
+    on the TSA. Returns the checkpoint (None when ``only_if_changed`` and nothing was
+    appended since the last one) and why it has no timestamp ("" when it has one, or no
+    TSA is configured); that reason is also stored with the checkpoint."""
+    from evidence.timestamp import TimestampError, request_timestamp
+
+    with db.session() as session:
+        head = _lock_head(session)
+        last = session.get(CustodyCheckpoint, head.checkpoints) if head.checkpoints else None
+        unchanged = last is not None and (last.count, last.access_count) == (
+            head.count,
+            head.access_count,
+        )
+        if only_if_changed and unchanged:
+            return None, ""
+        files = _files(session)
+        cp = _checkpoint_locked(session, files, files.signer(), head)
+    if not tsa_url:
+        return cp, ""
+    try:
+        reply, error = request_timestamp(canonical(checkpoint_body(cp)), tsa_url), ""
+    except TimestampError as exc:
+        reply, error = None, str(exc)
+    with db.session() as session:
+        cp = session.merge(cp)
+        anchor(session, cp, reply, error)
+    return cp, error
 
 
 def anchor(session: Session, cp: CustodyCheckpoint, reply: bytes | None, error: str) -> None:

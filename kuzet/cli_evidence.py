@@ -119,31 +119,24 @@ def _verify_export(
 @app.command("checkpoint")
 def checkpoint(ctx: typer.Context) -> None:
     """Sign a checkpoint of the custody log now (and time-stamp it, with a TSA)."""
-    from evidence.timestamp import TimestampError, request_timestamp, verify_timestamp
+    from evidence.timestamp import verify_timestamp
     from kuzet import audit
     from kuzet.custody import canonical
 
     c = ctx_of(ctx)
-    with c.db.session() as session:
-        cp = audit.checkpoint(session)
+    cp, error = audit.checkpoint_and_anchor(c.db, c.settings.tsa_url)
+    assert cp is not None
     console.print(
         t("cli.checkpoint_done", c.lang, n=cp.id, count=cp.count, hash=cp.hash, key_id=cp.key_id),
         highlight=False,
     )
-    if not c.settings.tsa_url:
-        return
-    body = canonical(audit.checkpoint_body(cp))
-    try:
-        reply, error = request_timestamp(body, c.settings.tsa_url), ""
-    except TimestampError as exc:
-        reply, error = None, str(exc)
-    with c.db.session() as session:
-        audit.anchor(session, session.merge(cp), reply, error)
-    if reply is None:
+    if error:
         err.print(t("cli.checkpoint_no_timestamp", c.lang, error=error), highlight=False)
         raise typer.Exit(1)
-    stamped = verify_timestamp(reply, body, []).time
-    console.print(t("cli.checkpoint_timestamped", c.lang, at=stamped), highlight=False)
+    if cp.timestamp_reply:
+        body = canonical(audit.checkpoint_body(cp))
+        stamped = verify_timestamp(cp.timestamp_reply, body, []).time
+        console.print(t("cli.checkpoint_timestamped", c.lang, at=stamped), highlight=False)
 
 
 @app.command("export-custody")

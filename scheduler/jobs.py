@@ -132,6 +132,21 @@ def alerts() -> int:
     return alerting.deliver(c.settings, c.db, now)
 
 
+def custody_checkpoint() -> int | None:
+    """A signed (and, with a TSA, time-stamped) checkpoint of the custody log, when
+    anything was appended since the last; its number."""
+    from kuzet import audit
+
+    c = ctx()
+    cp, error = audit.checkpoint_and_anchor(c.db, c.settings.tsa_url, only_if_changed=True)
+    if error:
+        logger.error(
+            "custody checkpoint %(n)s has no timestamp: %(error)s",
+            {"n": cp.id if cp else None, "error": error},
+        )
+    return cp.id if cp else None
+
+
 def reminders() -> list[str]:
     from scheduler import alerts as alerting
 

@@ -35,6 +35,7 @@ RECHECK_EVERY_S = 60
 HEARTBEAT_EVERY_S = 15
 ALERTS_EVERY_S = 60
 REMINDERS_EVERY_S = 6 * 3600
+CUSTODY_CHECKPOINT_EVERY_S = 600  # signed, time-stamped head of the custody log
 
 
 def build(
@@ -66,6 +67,7 @@ def install_jobs(scheduler: BaseScheduler) -> None:
         ("scheduler.jobs:heartbeat", HEARTBEAT_EVERY_S, "heartbeat"),
         ("scheduler.jobs:alerts", ALERTS_EVERY_S, "alerts"),
         ("scheduler.jobs:reminders", REMINDERS_EVERY_S, "reminders"),
+        ("scheduler.jobs:custody_checkpoint", CUSTODY_CHECKPOINT_EVERY_S, "custody-checkpoint"),
     ):
         scheduler.add_job(
             func, IntervalTrigger(seconds=every, timezone="UTC"), id=job_id, replace_existing=True

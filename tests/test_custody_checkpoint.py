@@ -62,3 +62,20 @@ def test_unreachable_tsa_is_recorded_and_fails_the_command(settings, db, closed_
     assert (
         json.loads(settings.custody_files.checkpoints_file.read_text())["checkpoint"]["number"] == 1
     )
+
+
+def test_scheduled_checkpoint_only_when_something_was_appended(tsa, settings, db) -> None:
+    from scheduler import jobs
+
+    server, d = tsa
+    jobs.bind(jobs.Context(replace(settings, tsa_url=server.url), db))
+    with db.session() as s:
+        audit.record(s, action="test.event", object_type="x", object_id=1, actor="officer1")
+    assert jobs.custody_checkpoint() == 2  # 1 sealed the (empty) chain before the entry
+    assert jobs.custody_checkpoint() is None  # nothing new
+    with db.session() as s:
+        audit.access(s, action="evidence.viewed", object_type="detection", object_id=1)
+    assert jobs.custody_checkpoint() == 3
+    with db.session() as s:
+        assert s.get(CustodyCheckpoint, 3).timestamp_reply
+        assert audit.verify_chain(s, load_roots(d / "ca.pem")) == []
