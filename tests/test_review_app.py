@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from evidence.store import LocalArtifactStore
-from kuzet.models import AuditEvent, Detection, DetectionStatus
+from kuzet.models import AccessLogEntry, AuditEvent, Detection, DetectionStatus
 from review.app import create_app
 from tests.factories import detection, officer
 
@@ -116,7 +116,10 @@ def test_queue_detail_and_decisions(client, ids, db) -> None:
         actions = [(e.action, e.object_id, e.actor) for e in s.scalars(select(AuditEvent))]
         assert ("detection.rejected", str(ids["a"]), "officer1") in actions
         assert ("detection.confirmed", str(ids["b"]), "officer1") in actions
-        assert ("evidence.viewed", str(ids["a"]), "officer1") in actions
+        # Views go to the access log, not one custody entry each.
+        views = [(e.action, e.object_id, e.actor) for e in s.scalars(select(AccessLogEntry))]
+        assert ("evidence.viewed", str(ids["a"]), "officer1") in views
+        assert "evidence.viewed" not in {a for a, _, _ in actions}
 
 
 def test_failed_capture_is_visible(client, ids) -> None:
