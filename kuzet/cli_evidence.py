@@ -17,10 +17,21 @@ app = typer.Typer(help="Stored evidence: verify hashes and the custody log.", no
 def capture(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The page to capture now.")],
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Let the page reach its own host (host:port) though it is private; "
+            "nothing else it links, frames or redirects to.",
+        ),
+    ] = False,
 ) -> None:
     """Capture a URL now (full evidence); each run is kept, so repeats form a history."""
+    from dataclasses import replace
+
     from evidence.jobs import run_captures
     from kuzet.models import Capture
+    from kuzet.netguard import own_hosts
 
     c = ctx_of(ctx)
     with c.db.session() as session:
@@ -28,7 +39,11 @@ def capture(
         session.add(cap)
         session.flush()
         capture_id = cap.id
-    run_captures(c.settings, c.db, [capture_id])
+    settings = c.settings
+    if allow_private:
+        own = (*settings.capture_allow_private, *own_hosts(url))
+        settings = replace(settings, capture_allow_private=own)
+    run_captures(settings, c.db, [capture_id])
     with c.db.session() as session:
         cap = session.get(Capture, capture_id)
         assert cap is not None

@@ -424,3 +424,47 @@ def test_ui_policy_refuses_workers_frames_plugins_and_inline_script(settings, db
     ):
         assert wanted in directives, wanted
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+# Markup a hostile page controls: its URL, title, text around a match, TLS names, redirect
+# targets, the error its load produced. Shown to officers, it must stay text.
+MARKUP = '"\'><img id=injected src=x><a id=jslink href="javascript:alert(1)">x</a><b id=bold>'
+
+
+def test_page_controlled_values_are_shown_as_text(settings, db, chromium, hostile) -> None:
+    _, recorder = hostile
+    store = LocalArtifactStore(settings.evidence_dir)
+    with db.session() as s:
+        officer(s)
+        det = detection(s, store, f"javascript:alert(1)//{MARKUP}", text=f"онлайн-казино {MARKUP}")
+        det.page.title = MARKUP
+        det.explanation = {
+            "kind": "keywords",
+            "matched": True,
+            "terms": [MARKUP],
+            "evidence": [{"text": MARKUP}],
+        }
+        cap = det.capture
+        cap.error, cap.final_url = MARKUP, f"http://127.0.0.1:9/{MARKUP}"
+        cap.meta = {
+            "redirect_chain": [{"url": f"{recorder.url}/{MARKUP}", "status": 302}],
+            "tls": {
+                "protocol": MARKUP,
+                "cipher": MARKUP,
+                "certificate_chain": [{"subject": MARKUP, "issuer": MARKUP, "sha256": MARKUP}],
+            },
+        }
+        det_id = det.id
+    with served(settings, db) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        _login(page, base, f"/detections/{det_id}")
+        planted = "#injected, #jslink, #bold, [href^='javascript:' i], [src^='javascript:' i]"
+        injected = {"detail": page.locator(planted).count()}
+        page.goto(f"{base}/?status=all")
+        injected["queue"] = page.locator(planted).count()
+        shown = page.locator("td.url").first.inner_text()
+        browser.close()
+    assert injected == {"detail": 0, "queue": 0}
+    assert MARKUP in shown  # the officer reads exactly what the page said
+    assert recorder.page_hits() == {}
