@@ -23,7 +23,6 @@ Keys: ``kuzet:start_urls`` (list of JSON ``{"run", "source", "url"}``), ``kuzet:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,13 +31,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from scrapy_redis.dupefilter import RFPDupeFilter
-from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from sqlalchemy import select, update
 
 from crawler.budget import PageBudget
 from crawler.dupefilter import fetched_even_if_seen
 from crawler.middlewares.leases import PARENT_LEASE
+from crawler.redis_guard import RedisExposedError, check_redis
+from crawler.redis_queue import ReliableQueue
 from kuzet import procs
 from kuzet.db import Database, insert_ignore, utcnow
 from kuzet.models import CrawlRun, CrawlStatus, FrontierEntry, FrontierStatus, Source
@@ -70,7 +70,8 @@ def scrapy_settings(redis_url: str) -> dict[str, Any]:
     """The Scrapy settings of a distributed crawl worker."""
     return {
         "SCHEDULER": "crawler.distributed.Scheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.ReliableQueue",
+        "SCHEDULER_QUEUE_CLASS": "crawler.redis_queue.ReliableQueue",
+        "SCHEDULER_SERIALIZER": "crawler.serializers",  # JSON: a pickle would run code
         "SCHEDULER_QUEUE_KEY": QUEUE_KEY,
         "DUPEFILTER_CLASS": "crawler.distributed.RunDupeFilter",
         "SCHEDULER_DUPEFILTER_KEY": SEEN_KEY,
@@ -90,9 +91,13 @@ def redis_client(url: str) -> Any:
 # ---------------------------------------------------------------- the scheduler's side
 
 
-def start_runs(db: Database, redis_url: str, source_ids: Sequence[int]) -> list[int]:
+def start_runs(
+    db: Database, redis_url: str, source_ids: Sequence[int], lang: str = "en"
+) -> list[int]:
     """Open a distributed run for each source and push its start URL; a source whose
-    previous distributed run is still going is skipped (and logged)."""
+    previous distributed run is still going is skipped (and logged). A Redis open to the
+    network is refused (:class:`~crawler.redis_guard.RedisExposedError`)."""
+    check_redis(redis_url, lang)
     server = redis_client(redis_url)
     opened: list[tuple[int, int, str]] = []
     with db.session() as s:
@@ -235,17 +240,6 @@ class Worker:
         pipe.execute()
 
 
-# Scores and members are kept as Redis returns them (strings), so what goes back is
-# exactly what was popped. An in-flight entry is "<score> <request>", under the SHA-1 of the
-# request (the lease token).
-_POP = """
-local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #r == 0 then return false end
-redis.call('ZREM', KEYS[1], r[1])
-redis.call('HSET', KEYS[2], redis.sha1hex(r[1]), r[2] .. ' ' .. r[1])
-return r[1]
-"""
-
 # KEYS: in-flight hash, starting list, request queue, start list, workers set; ARGV: worker
 _TAKE_OVER = """
 local n = 0
@@ -261,49 +255,6 @@ redis.call('DEL', KEYS[2])
 redis.call('SREM', KEYS[5], ARGV[1])
 return {n, #starts}
 """
-
-# KEYS: the run's seen set, request queue; ARGV: fingerprint, seen set TTL, score,
-# request, '1' to push even if seen. The check and the push are one step: a worker dying
-# between them would leave a request marked seen that no one will ever fetch.
-_PUSH = """
-local added = redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if added == 0 and ARGV[5] ~= '1' then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-return 1
-"""
-
-
-class ReliableQueue(PriorityQueue):
-    """scrapy-redis's priority queue, popping into the worker's in-flight hash atomically.
-
-    The popped request carries its lease token (``meta["kuzet_lease"]``, the SHA-1 of its
-    encoded form, as the hash's field) for the spider to let go of when it is done.
-    """
-
-    def __init__(self, server: Any, spider: Any, key: str, serializer: Any = None) -> None:
-        super().__init__(server, spider, key, serializer)
-        self._pop = server.register_script(_POP)
-        self._push = server.register_script(_PUSH)
-
-    def pop(self, timeout: int = 0) -> Any:
-        worker: Worker = self.spider.worker
-        data = self._pop(keys=[self.key, worker.inflight])
-        if not data:
-            return None
-        request = self._decode_request(data)
-        request.meta["kuzet_lease"] = hashlib.sha1(data).hexdigest()  # the field _POP set
-        return request
-
-    def push_unseen(
-        self, request: Any, seen_key: str, fingerprint: str, *, force: bool = False
-    ) -> bool:
-        """Mark ``fingerprint`` seen in ``seen_key`` and push ``request``, unless it was
-        seen already (then False) and not ``force``."""
-        data = self._encode_request(request)
-        args = [fingerprint, SEEN_TTL_S, -request.priority, data, "1" if force else "0"]
-        return bool(self._push(keys=[seen_key, self.key], args=args))
-
 
 # KEYS: the run's admitted set; ARGV: limit, TTL, URLs. One step for all of a page's links.
 _ADMIT = """
@@ -374,16 +325,35 @@ class Scheduler(RedisScheduler):
       the page again queues them (the page itself, unchanged, adds no row).
     """
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> Scheduler:
+        """Refuses (:class:`~crawler.redis_guard.RedisExposedError`) a Redis open to the
+        network, before the worker takes anything from it."""
+        lang = settings.get("KUZET_LANG") or "en"
+        try:
+            check_redis(settings["REDIS_URL"], lang)
+        except RedisExposedError as exc:
+            logger.critical("%(message)s", {"message": exc.localized(lang)})
+            raise
+        return super().from_settings(settings)  # type: ignore[no-any-return]
+
     def enqueue_request(self, request: Any) -> bool:
         parent = request.meta.pop(PARENT_LEASE, None)
         # A retry goes through Redis: not the login profile the route put in its meta
         # (the route puts it back after the next pop).
         request.meta.pop("playwright_context_kwargs", None)
+        # Nor the proxy and its credentials: the route and Scrapy's proxy middleware set
+        # them again for the next fetch, and the queue keeps no password.
+        for key in ("proxy", "_auth_proxy", "_scheme_proxy"):
+            request.meta.pop(key, None)
+        request.headers.pop(b"Proxy-Authorization", None)
         previous = request.meta.pop("kuzet_lease", None)
-        queued = self.queue.push_unseen(
+        queue: ReliableQueue = self.queue
+        queued = queue.push_unseen(
             request,
             self.df.key_for(request),
             self.df.request_fingerprint(request),
+            SEEN_TTL_S,
             # seen or not (marked seen all the same: a link to it later is not followed)
             force=request.dont_filter or fetched_even_if_seen(request),
         )

@@ -56,6 +56,9 @@ SPIDER_MIDDLEWARES = {
     "crawler.middlewares.spider_errors.SpiderErrorsMiddleware": 50,
 }
 
+# The crawl log never shows a URL's password (a proxy's, Redis's).
+EXTENSIONS = {"kuzet.redact.LogRedaction": 0}
+
 ITEM_PIPELINES = {
     "crawler.pipelines.image_hashes.ImageHashPipeline": 50,
     "crawler.pipelines.store_page.StorePagePipeline": 100,
@@ -73,5 +76,6 @@ KUZET_PROXY = os.environ.get("KUZET_PROXY", "")
 KUZET_REDIS_URL = os.environ.get("KUZET_REDIS_URL", "")
 KUZET_CRAWL_WORKER_TTL_S = int(os.environ.get("KUZET_CRAWL_WORKER_TTL_S", "30"))
 KUZET_CHROMIUM = os.environ.get("KUZET_CHROMIUM", "/usr/lib/chromium/chromium")
+KUZET_LANG = os.environ.get("KUZET_LANG", "kk")
 
 LOG_LEVEL = "INFO"
