@@ -151,8 +151,12 @@ class Settings:
             raise ValueError(f"KUZET_LANG must be one of {', '.join(LANGUAGES)}, not {lang!r}")
         sandbox = env.get("KUZET_CHROMIUM_SANDBOX") or "auto"
         if sandbox not in CHROMIUM_SANDBOX_MODES:
+            from kuzet.i18n import t
+
             modes = ", ".join(CHROMIUM_SANDBOX_MODES)
-            raise ValueError(f"KUZET_CHROMIUM_SANDBOX must be one of {modes}, not {sandbox!r}")
+            raise ConfigError(
+                t("config.chromium_sandbox_invalid", lang, modes=modes, value=sandbox)
+            )
         kwargs: dict[str, object] = {}
         if env.get("KUZET_RULES_DIR"):
             kwargs["rules_dir"] = Path(env["KUZET_RULES_DIR"]).resolve()

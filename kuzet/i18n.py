@@ -633,6 +633,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "characters. Make one: python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
         "(or unset it, and a key is created in KUZET_HOME/secret_key).",
     },
+    "config.chromium_sandbox_invalid": {
+        "kk": "KUZET_CHROMIUM_SANDBOX мәні мыналардың бірі болуы тиіс: {modes}; берілгені: "
+        "«{value}».",
+        "ru": "KUZET_CHROMIUM_SANDBOX должен быть одним из: {modes}; задано: «{value}».",
+        "en": "KUZET_CHROMIUM_SANDBOX must be one of {modes}, not '{value}'.",
+    },
     "password.too_short": {
         "kk": "Құпия сөз кемінде {n} таңбадан тұруы керек.",
         "ru": "Пароль должен содержать не менее {n} символов.",

@@ -32,7 +32,7 @@ from evidence.chromium import (
     sandbox_decision,
     sandbox_report,
 )
-from kuzet.config import Settings
+from kuzet.config import ConfigError, Settings
 from tests.webserver import WebServer
 
 PAGE = "<html><head><title>Sandbox page</title></head><body><p>kuzet</p></body></html>"
@@ -257,5 +257,7 @@ def test_the_setting_is_checked_and_passed_on(tmp_path) -> None:
     assert Settings.from_env(env).chromium_sandbox == "auto"
     settings = Settings.from_env({**env, "KUZET_CHROMIUM_SANDBOX": "off"})
     assert settings.to_env()["KUZET_CHROMIUM_SANDBOX"] == "off"
-    with pytest.raises(ValueError, match="KUZET_CHROMIUM_SANDBOX"):
-        Settings.from_env({**env, "KUZET_CHROMIUM_SANDBOX": "maybe"})
+    with pytest.raises(ConfigError, match="KUZET_CHROMIUM_SANDBOX must be one of auto, on, off"):
+        Settings.from_env({**env, "KUZET_LANG": "en", "KUZET_CHROMIUM_SANDBOX": "maybe"})
+    with pytest.raises(ConfigError, match="должен быть одним из"):
+        Settings.from_env({**env, "KUZET_LANG": "ru", "KUZET_CHROMIUM_SANDBOX": "maybe"})
