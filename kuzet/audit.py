@@ -21,7 +21,15 @@ from cryptography import x509
 from sqlalchemy import Row, event, select, update
 from sqlalchemy.orm import Session
 
-from kuzet.custody import GENESIS, CustodyFiles, Problem, Signer, canonical, files_for
+from kuzet.custody import (
+    GENESIS,
+    CustodyFiles,
+    Problem,
+    Signer,
+    canonical,
+    files_for,
+    public_pem,
+)
 from kuzet.custody_verify import (
     Records,
     access_digest,
@@ -338,10 +346,7 @@ def export(session: Session, directory: Path) -> Records:
     ):
         with (directory / f"{name}.jsonl").open("wb") as fh:
             fh.writelines(canonical(r) + b"\n" for r in rows)
-    files = _files(session)
-    for key_id, key in files.trusted_keys().items():
-        from kuzet.custody import public_pem
-
+    for key_id, key in _files(session).trusted_keys().items():
         (directory / f"{key_id}.pub").write_bytes(public_pem(key))
     return rec
 

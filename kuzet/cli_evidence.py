@@ -88,11 +88,18 @@ def verify(
         return
     ids = None if all_ or capture_id is None else [capture_id]
     from evidence.timestamp import load_roots
+    from kuzet.audit import verify_chain
 
     store = LocalArtifactStore(c.settings.evidence_dir)
     roots = load_roots(c.settings.tsa_ca) if c.settings.tsa_ca else []
     with c.db.session() as session:
         count, problems = verify_all(session, store, ids, roots)
+        if roots:  # checkpoint timestamps, checked against the TSA root as well
+            problems += [
+                p
+                for p in verify_chain(session, roots)
+                if p.key == "custody.cp_timestamp" and p not in problems
+            ]
     for problem in problems:
         text = problem.text(c.lang) if isinstance(problem, Problem) else problem
         err.print(f"✗ {text}", highlight=False)

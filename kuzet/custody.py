@@ -123,11 +123,24 @@ class CustodyFiles:
                 if not isinstance(private, Ed25519PrivateKey):
                     raise CustodyError(f"{self.key_file}: not an Ed25519 private key")
                 cached = _signers[self.key_file] = Signer(private)
-            pub = public_pem(cached.public)
-            if not self.public_key_file.exists() or self.public_key_file.read_bytes() != pub:
-                private_dir(self.dir)
-                self.public_key_file.write_bytes(pub)
+            if (self.public_key_file, cached.key_id) not in _exported:
+                # Only the public half leaves the key file; verification needs no more.
+                self._export(public_pem(cached.public))
+                _exported.add((self.public_key_file, cached.key_id))
             return cached
+
+    def _export(self, pub: bytes) -> None:
+        """Write the public key; one it replaces (a new key) is kept in ``keys/``, so
+        entries signed before still verify."""
+        current = self.public_key_file
+        if current.exists() and current.read_bytes() == pub:
+            return
+        if current.exists():
+            (old,) = load_public_keys([current]).keys()
+            private_dir(self.dir / "keys")
+            current.replace(self.dir / "keys" / f"{old}.pub")
+        private_dir(self.dir)
+        current.write_bytes(pub)
 
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
         """The public keys entries may be signed with (never read from the database)."""
@@ -157,6 +170,7 @@ class CustodyFiles:
 
 _lock = threading.Lock()
 _signers: dict[Path, Signer] = {}
+_exported: set[tuple[Path, str]] = set()
 _registry: dict[str, CustodyFiles] = {}
 
 

@@ -7,6 +7,7 @@ import multiprocessing
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 import requests
@@ -16,7 +17,14 @@ from evidence.store import LocalArtifactStore
 from kuzet import audit
 from kuzet.config import Settings
 from kuzet.db import Database
-from kuzet.models import AccessLogEntry, AuditEvent, CustodyHead, Detection, DetectionStatus
+from kuzet.models import (
+    AccessLogEntry,
+    AuditEvent,
+    CustodyCheckpoint,
+    CustodyHead,
+    Detection,
+    DetectionStatus,
+)
 from tests.factories import detection, officer
 from tests.test_browser_review import served
 
@@ -43,13 +51,31 @@ def _assert_one_chain(db: Database, total: int) -> None:
         assert head is not None and head.count == total
 
 
-def test_thirty_threads_append_one_chain(db, backend) -> None:
+def _append_and_view(db: Database, who: str, barrier: threading.Barrier) -> None:
+    barrier.wait()
+    for i in range(EACH):
+        with db.session() as s:
+            audit.access(s, action="evidence.viewed", object_type="x", object_id=i)
+        with db.session() as s:
+            audit.record(s, action="test.append", object_type="x", object_id=i, actor=who)
+
+
+def test_thirty_threads_append_one_chain(settings, db, backend) -> None:
+    # a checkpoint every 7 entries: they are taken inside appends, under the same lock
+    replace(settings, custody_checkpoint_every=7)
     barrier = threading.Barrier(APPENDERS)
     with ThreadPoolExecutor(APPENDERS) as pool:
-        futures = [pool.submit(_append, db, f"t{k}", EACH, barrier) for k in range(APPENDERS)]
+        futures = [pool.submit(_append_and_view, db, f"t{k}", barrier) for k in range(APPENDERS)]
         for f in futures:
             f.result()
     _assert_one_chain(db, APPENDERS * EACH)
+    with db.session() as s:
+        access = s.scalars(select(AccessLogEntry.seq).order_by(AccessLogEntry.seq)).all()
+        assert access == list(range(1, APPENDERS * EACH + 1))
+        numbers = s.scalars(select(CustodyCheckpoint.id).order_by(CustodyCheckpoint.id)).all()
+        assert numbers == list(range(1, 2 + APPENDERS * EACH // 7))  # the seal, then every 7th
+    lines = settings.custody_files.read_lines()
+    assert sorted(ln["checkpoint"]["number"] for ln in lines) == numbers
 
 
 def _process_appender(env: dict[str, str], who: str, start: multiprocessing.Event) -> None:

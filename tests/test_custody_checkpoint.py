@@ -79,3 +79,23 @@ def test_scheduled_checkpoint_only_when_something_was_appended(tsa, settings, db
     with db.session() as s:
         assert s.get(CustodyCheckpoint, 3).timestamp_reply
         assert audit.verify_chain(s, load_roots(d / "ca.pem")) == []
+
+
+def test_custody_key_is_private_and_outside_the_database(settings, db) -> None:
+    from kuzet.custody import load_public_keys
+
+    with db.session() as s:
+        ev = audit.record(s, action="test.event", object_type="x", object_id=1, actor="a")
+    files = settings.custody_files
+    assert files.key_file == settings.home / "custody.key"
+    assert files.key_file.stat().st_mode & 0o777 == 0o600
+    assert files.dir.stat().st_mode & 0o777 == 0o700
+    assert list(load_public_keys([files.public_key_file])) == [ev.key_id]
+    other = replace(settings, custody_key_file=settings.home / "elsewhere" / "k.pem")
+    with db.session() as s:
+        moved = audit.record(s, action="test.event", object_type="x", object_id=2, actor="a")
+    assert other.custody_files.key_file.is_file() and moved.key_id != ev.key_id
+    # the earlier public key is kept, so what it signed still verifies
+    assert (files.dir / "keys" / f"{ev.key_id}.pub").is_file()
+    with db.session() as s:
+        assert audit.verify_chain(s) == []
