@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import async_playwright
+from typer.testing import CliRunner
 
 from evidence.browser import launch
 from evidence.capture import PlaywrightBackend
@@ -32,6 +33,7 @@ from evidence.chromium import (
     sandbox_decision,
     sandbox_report,
 )
+from kuzet.cli import app as cli
 from kuzet.config import ConfigError, Settings
 from tests.webserver import WebServer
 
@@ -46,7 +48,7 @@ import asyncio, json, os, sys, tempfile
 from playwright.async_api import async_playwright
 from evidence.browser import launch
 from evidence.capture import PlaywrightBackend
-from evidence.chromium import sandbox_decision
+from evidence.chromium import sandbox_decision, sandbox_report
 from crawler.render import launch_settings
 from kuzet.config import Settings
 uid, gid, url, home, mode, chromium, private = sys.argv[1:]
@@ -82,10 +84,11 @@ async def main(settings):
     finally:
         await backend.close()
     kinds = sorted(a.kind for a in out.artifacts)
+    doctor = sandbox_report(chromium, mode, settings.browser_profile_dir)
     with open("/proc/self/status") as f:
         confined = [line.strip() for line in f if line.startswith(("NoNewPrivs", "CapBnd"))]
     return {"status": status, "crawl_status": crawl_status, "metadata": out.metadata,
-            "kinds": kinds, "euid": os.geteuid(), "confined": confined}
+            "kinds": kinds, "euid": os.geteuid(), "confined": confined, "doctor": doctor}
 
 with tempfile.TemporaryDirectory() as warm:
     if mode != "on":
@@ -155,6 +158,11 @@ def test_unprivileged_capture_runs_sandboxed(site, user_home, chromium) -> None:
     }
     assert result["metadata"]["title"] == "Sandbox page"
     assert "screenshot_full" in result["kinds"]
+    # kuzet doctor starts Chromium with the sandbox for real, and says it did.
+    assert result["doctor"] == [
+        True,
+        "on (auto): unprivileged user namespaces available; Chromium starts sandboxed",
+    ]
 
 
 def test_switched_off_the_same_user_runs_unconfined(site, user_home, chromium) -> None:
@@ -164,6 +172,7 @@ def test_switched_off_the_same_user_runs_unconfined(site, user_home, chromium) -
     assert "You are NOT adequately sandboxed." in result["crawl_status"]
     assert result["metadata"]["browser_sandbox"]["enabled"] is False
     assert result["metadata"]["browser_sandbox"]["mode"] == "off"
+    assert result["doctor"] == [True, "off (off): switched off by KUZET_CHROMIUM_SANDBOX=off"]
 
 
 def test_root_gets_no_sandbox_and_the_capture_says_so(tmp_path, site, chromium) -> None:
@@ -261,3 +270,9 @@ def test_the_setting_is_checked_and_passed_on(tmp_path) -> None:
         Settings.from_env({**env, "KUZET_LANG": "en", "KUZET_CHROMIUM_SANDBOX": "maybe"})
     with pytest.raises(ConfigError, match="должен быть одним из"):
         Settings.from_env({**env, "KUZET_LANG": "ru", "KUZET_CHROMIUM_SANDBOX": "maybe"})
+
+
+def test_doctor_names_the_decision(settings, db, chromium) -> None:
+    r = CliRunner().invoke(cli, ["doctor"], env=settings.to_env())
+    decision = sandbox_decision(settings.chromium_sandbox)
+    assert f"browser sandbox: {decision.describe()}" in " ".join(r.output.split())
