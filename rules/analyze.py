@@ -32,6 +32,7 @@ from kuzet.models import (
     Detection,
     Page,
 )
+from rules.conditions import rules_with_regex
 from rules.engine import Document, Engine, Hit
 from rules.loader import RulePackError, RuleSet, load_rules
 
@@ -45,6 +46,7 @@ class AnalysisSummary:
     detections: int = 0
     captures: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
+    regex_timeouts: int = 0  # pages on which a rule regex ran out of time
 
 
 def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
@@ -116,7 +118,8 @@ class Analyzer:
             ready = [(page, doc) for page, doc in read if doc is not None]
             # The whole batch through the rules at once: one scan per scope.
             results = self.engine.evaluate_many([doc for _, doc in ready])
-            for (page, _), hits in zip(ready, results, strict=True):
+            for (page, doc), hits in zip(ready, results, strict=True):
+                self._note_timeouts(page, doc, summary)
                 self._record(session, page, hits, summary)
         return summary
 
@@ -166,6 +169,18 @@ class Analyzer:
             html=read.html,
             images=Document.images_of(page.meta),
         )
+
+    def _note_timeouts(self, page: Page, doc: Document, summary: AnalysisSummary) -> None:
+        """Record on the page the rule regexes that ran out of time on it, with the rules
+        that use them: those rules were evaluated without the rest of their matches."""
+        if not doc.regex_timeouts:
+            return
+        summary.regex_timeouts += 1
+        late = [
+            {**t, "rules": rules_with_regex(self.engine.rules, t["pattern"])}
+            for t in doc.regex_timeouts
+        ]
+        page.meta = {**(page.meta or {}), "regex_timeouts": late}
 
     def _record(
         self, session: Session, page: Page, hits: list[Hit], summary: AnalysisSummary
@@ -242,6 +257,7 @@ def _add(total: AnalysisSummary, s: AnalysisSummary) -> None:
     total.failed += s.failed
     total.detections += s.detections
     total.captures += s.captures
+    total.regex_timeouts += s.regex_timeouts
     for k, v in s.by_type.items():
         total.by_type[k] = total.by_type.get(k, 0) + v
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +45,14 @@ class Document:
     html: str = ""
     # Perceptual hashes (16 hex digits) of the page's images, with their sources.
     images: list[tuple[str, str]] = field(default_factory=list)
+    # Filled by evaluation: the rule regexes that ran out of time on this document, each
+    # once, as {"pattern": ..., "scope": ...} (see rules.matchers.REGEX_TIMEOUT_S).
+    regex_timeouts: list[dict[str, str]] = field(default_factory=list)
+
+    def note_timeout(self, pattern: str, scope: str) -> None:
+        entry = {"pattern": pattern, "scope": scope}
+        if entry not in self.regex_timeouts:
+            self.regex_timeouts.append(entry)
 
     @staticmethod
     def images_of(meta: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -162,6 +170,16 @@ class PageView:
 
 
 Evaluator = Callable[[PageView], Result]
+
+
+def rules_with_regex(rules: Iterable[Any], pattern: str) -> list[str]:
+    """The ids of the rules (of :class:`rules.schema.Rule`) whose regex conditions use
+    ``pattern``: the rules a time-out of that pattern bears on."""
+    return [
+        rule.id
+        for rule in rules
+        if any(isinstance(n, RegexCondition) and pattern in n.regex for n in rule.nodes())
+    ]
 
 
 class Compiler:
@@ -291,12 +309,18 @@ class Compiler:
         def run(page: PageView) -> Result:
             spans: list[Span] = []
             found: set[str] = set()
+            late: list[dict[str, str]] = []
             for scope in scopes:
-                for m in matcher.find(page.doc.scope(scope)):
+                result = matcher.search(page.doc.scope(scope))
+                for m in result.matches:
                     found.add(m.term)
                     spans.append(page.span(scope, m.start, m.end, m.term))
+                for term in result.timed_out:
+                    page.doc.note_timeout(term, scope)
+                    late.append({"pattern": term, "scope": scope})
             score = sum(weights[t] for t in found)
-            return Result("regex", score >= min_score, score, spans=spans)
+            detail = {"timed_out": late} if late else {}
+            return Result("regex", score >= min_score, score, spans=spans, detail=detail)
 
         return run
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import regex
+
 from rules import normalize
 from rules.inflect import Stem, parse_keyword, stems, tail_ok
 from rules.scanner import LiteralScanner, make_scanner
 from rules.translit import latin_variants, to_cyrillic
+
+logger = logging.getLogger(__name__)
 
 
 class Match(NamedTuple):
@@ -149,21 +153,63 @@ class KeywordMatcher(Matcher):
         return len(self._meta)
 
 
+# How long one rule regex may run on one scope of one page. Analysts' patterns run on
+# text written by the people they look for; a pattern that backtracks catastrophically
+# on a crafted text is stopped here instead of hanging the analysis.
+REGEX_TIMEOUT_S = 0.5
+REGEX_FLAGS = regex.IGNORECASE | regex.VERSION0  # VERSION0: the stdlib re's semantics
+
+_reported: set[str] = set()  # patterns whose time-out was logged (once a process)
+
+
+def compile_regex(pattern: str) -> regex.Pattern[str]:
+    """A rule regex as the engine runs it (and as validation compiles it): the ``regex``
+    module, which can stop a match after a time limit, in its stdlib-compatible mode.
+    Raises ``regex.error`` if the pattern does not compile."""
+    return regex.compile(pattern, REGEX_FLAGS)
+
+
+class RegexFound(NamedTuple):
+    """What the patterns found in one text, and which of them ran out of time there
+    (their matches before the limit are kept: each is a real match)."""
+
+    matches: list[Match]
+    timed_out: list[str]
+
+
 class RegexMatcher(Matcher):
     """Patterns written by analysts, matched case-insensitively on the original text.
 
     Regexes see the text as written (no look-alike folding): they are for structured
     things — phone numbers, promo codes, wallet addresses — where the exact characters
     matter. Words and phrases belong in keywords, which are normalised.
+
+    Each pattern gets ``timeout_s`` per text; :meth:`search` names the ones that ran out
+    of it (the first time-out of a pattern in a process is logged).
     """
 
-    def __init__(self, patterns: Sequence[str]) -> None:
-        self._compiled = [(p, re.compile(p, re.IGNORECASE)) for p in patterns]
+    def __init__(self, patterns: Sequence[str], *, timeout_s: float = REGEX_TIMEOUT_S) -> None:
+        self._compiled = [(p, compile_regex(p)) for p in patterns]
+        self.timeout_s = timeout_s
 
     def find(self, text: str) -> list[Match]:
-        out = []
-        for term, regex in self._compiled:
-            out.extend(
-                Match(m.start(), m.end(), term) for m in regex.finditer(text) if m.end() > m.start()
-            )
-        return sorted(out, key=lambda m: (m.start, m.end))
+        return self.search(text).matches
+
+    def search(self, text: str) -> RegexFound:
+        out: list[Match] = []
+        late: list[str] = []
+        for term, pattern in self._compiled:
+            try:
+                for m in pattern.finditer(text, timeout=self.timeout_s):
+                    if m.end() > m.start():
+                        out.append(Match(m.start(), m.end(), term))
+            except TimeoutError:
+                late.append(term)
+                if term not in _reported:
+                    _reported.add(term)
+                    logger.warning(
+                        "Rule regex %(pattern)r stopped after %(s)s s on a %(n)s-character "
+                        "text; its rules are evaluated without the rest of its matches",
+                        {"pattern": term, "s": self.timeout_s, "n": len(text)},
+                    )
+        return RegexFound(sorted(out, key=lambda m: (m.start, m.end)), late)

@@ -64,9 +64,13 @@ FUZZERS: tuple[str, ...] = Fuzzer.__args__  # type: ignore[attr-defined]
 
 
 def _compiles(pattern: str) -> str:
+    import regex
+
+    from rules.matchers import compile_regex  # compiled as the engine will run it
+
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        compile_regex(pattern)
+    except regex.error as exc:
         raise CodedValueError(
             "file.bad_regex", f"regex does not compile: {exc}", error=str(exc)
         ) from exc

@@ -246,3 +246,126 @@ def test_a_phrase_nested_5000_elements_deep_is_flagged(settings, db) -> None:
         assert page.meta["extraction"]["method"] == "full_text"
         rules = s.scalars(select(Detection.rule_id).where(Detection.page_id == pid)).all()
         assert "gambling.casino-promo.ru" in rules
+
+
+CATASTROPHIC_PACK = """\
+pack: hostile
+rules:
+  - id: hostile.backtracking
+    version: 1
+    title: {kk: Қайталау, ru: Повтор}
+    violation_type: online_gambling
+    legal_norm: {kk: "норма", ru: "норма"}
+    severity: high
+    match:
+      regex: ['(a+)+$']
+    tests:
+      match: ["baaa"]
+    author: analyst
+    created: 2026-11-01
+  - id: hostile.phone
+    version: 1
+    title: {kk: Телефон, ru: Телефон}
+    violation_type: online_gambling
+    legal_norm: {kk: "норма", ru: "норма"}
+    severity: high
+    match:
+      all:
+        - regex: ['\\+7\\s?7\\d{2}\\s?\\d{3}']
+        - keywords: [казино]
+    tests:
+      match: ["казино: +7 777 123"]
+    author: analyst
+    created: 2026-11-01
+  - id: hostile.either
+    version: 1
+    title: {kk: Не, ru: Или}
+    violation_type: online_gambling
+    legal_norm: {kk: "норма", ru: "норма"}
+    severity: high
+    match:
+      any:
+        - regex: ['(a+)+$']
+        - keywords: [казино]
+    tests:
+      match: ["казино"]
+    author: analyst
+    created: 2026-11-01
+"""
+
+
+def test_a_catastrophic_rule_regex_is_stopped_recorded_and_the_other_rules_hit(
+    settings, db, tmp_path
+) -> None:
+    import shutil
+
+    from sqlalchemy import select
+
+    from rules.analyze import Analyzer
+    from rules.loader import load_rules
+
+    packs = tmp_path / "packs"
+    shutil.copytree(settings.rules_dir, packs)
+    (packs / "hostile.yaml").write_text(CATASTROPHIC_PACK, "utf-8")
+    text = f"{PROMO} Звоните: +7 777 123 45 67. " + "a" * 5000 + "!"
+    pid = _stored_page(db, "http://127.0.0.1:1/aaa.html", f"<title>Бонус</title><p>{text}</p>")
+    summary = Analyzer(db, load_rules(packs)).drain()
+    assert (summary.pages, summary.failed, summary.regex_timeouts) == (1, 0, 1)
+    with db.session() as s:
+        page = s.get(Page, pid)
+        assert page.meta["regex_timeouts"] == [
+            {
+                "pattern": "(a+)+$",
+                "scope": "text",
+                "rules": ["hostile.backtracking", "hostile.either"],
+            }
+        ]
+        found = {d.rule_id: d for d in s.scalars(select(Detection).where(Detection.page_id == pid))}
+        assert {"gambling.casino-promo.ru", "hostile.phone", "hostile.either"} <= set(found)
+        assert "hostile.backtracking" not in found
+        # A rule that hit all the same says, in its explanation, what it could not read.
+        regex_branch = found["hostile.either"].explanation["children"][0]
+        assert regex_branch["timed_out"] == [{"pattern": "(a+)+$", "scope": "text"}]
+
+
+# The kinds of patterns analysts write (structured things: phones, promo codes, handles,
+# wallets, links, Cyrillic words) read the same under the time-limited engine as under
+# the stdlib ``re`` they were written against.
+ANALYST_PATTERNS = [
+    r"\+7\s?7\d{2}\s?\d{3}",
+    r"\bказино\b",
+    r"промо\s*код\s*[:\-]?\s*[a-zа-я0-9]+",
+    r"(?:t\.me|telegram\.me)/[a-z0-9_]+",
+    r"bc1[a-z0-9]{25,39}",
+    r"\b[13][a-km-zA-HJ-NP-Z1-9]{25,34}\b",
+    r"https?://[^\s\"'<>]+",
+    r"[\u0400-\u04ff]+",
+    r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}",
+    r"(?m)^\s*бонус",
+    r"(?<=\d)\s(?=\d)",
+    r"[әғқңөұүһі]+",
+]
+
+
+def test_rule_regexes_match_as_they_did_under_re() -> None:
+    import re
+    from pathlib import Path
+
+    from rules.loader import load_rules
+    from rules.matchers import compile_regex
+
+    packs = Path(__file__).resolve().parent.parent / "rules" / "packs"
+    texts = [PROMO, SVG, XML, "Промокод: WIN2026 — t.me/Casino_KZ, +7 777 123 45 67"]
+    for rule in load_rules(packs).rules:
+        texts += [e if isinstance(e, str) else e.text for e in rule.tests.match]
+        texts += [e if isinstance(e, str) else e.text for e in rule.tests.no_match]
+    samples = Path(__file__).resolve().parent / "sample_data"
+    texts += [p.read_text("utf-8", "replace") for p in sorted(samples.rglob("*.html"))]
+    compared = 0
+    for pattern in ANALYST_PATTERNS:
+        stdlib, ours = re.compile(pattern, re.IGNORECASE), compile_regex(pattern)
+        for text in texts:
+            expected = [m.span() for m in stdlib.finditer(text)]
+            assert [m.span() for m in ours.finditer(text)] == expected, (pattern, text[:80])
+            compared += bool(expected)
+    assert compared > 30  # the patterns did find things to compare
