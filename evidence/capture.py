@@ -30,6 +30,7 @@ from evidence.recorder import NetworkRecorder
 from evidence.warc import build_wacz, build_warc
 from kuzet.config import Settings
 from kuzet.netguard import NetworkPolicy
+from kuzet.redact import redact_url
 
 VIEWPORT = {"width": 1366, "height": 900}
 
@@ -280,7 +281,7 @@ class PlaywrightBackend(CaptureBackend):
                 # The same decision the browser was launched with (made once a process).
                 "browser_sandbox": sandbox_decision(self.settings.chromium_sandbox).as_metadata(),
                 "user_agent": user_agent,
-                "proxy": options.proxy,
+                "proxy": redact_url(options.proxy),  # no password in evidence
                 "network_guard": guard_metadata(guard, options.proxy),
             }
             return CaptureOutput(

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from kuzet import audit
 from kuzet.cli_common import console, ctx_of, fail
 from kuzet.models import CrawlRun, Page, Source
+from kuzet.redact import redact_url
 from kuzet.sources import SourceError, SourceSpec, WatchlistError, load_watchlist, upsert
 
 app = typer.Typer(help="Watched sources.", no_args_is_help=True)
@@ -154,6 +155,8 @@ def show(ctx: typer.Context, name: str) -> None:
             "updated_at",
         ):
             value = getattr(s, col)
+            if col == "proxy":
+                value = redact_url(value)  # the password stays in the source row
             table.add_row(col, str(value.value if hasattr(value, "value") else value))
         runs = session.scalars(
             select(CrawlRun).where(CrawlRun.source_id == s.id).order_by(CrawlRun.id.desc()).limit(5)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -49,6 +49,19 @@ def redact_url(url: str | None) -> str | None:
         ]
         query = urlencode(pairs, safe="*", quote_via=quote)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def browser_proxy(url: str) -> dict[str, str]:
+    """Playwright's proxy option for ``url``: the credentials as ``username`` and
+    ``password`` (Chromium ignores them in the server URL and fails the proxy's 407)."""
+    parts = urlsplit(url)
+    server = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    option = {"server": server}
+    if parts.username is not None:
+        option["username"] = unquote(parts.username)
+    if parts.password is not None:
+        option["password"] = unquote(parts.password)
+    return option
 
 
 def redact_text(text: str) -> str:
