@@ -1,13 +1,22 @@
 """Fetching through the browser (scrapy-playwright on Debian's Chromium) for sources whose
-pages are built by JavaScript, that need a SOCKS proxy, or both."""
+pages are built by JavaScript, that need a SOCKS proxy, or both.
+
+Every browser context reaches the network through the guard proxy of its source's policy
+(:mod:`evidence.guard_proxy`): what a rendered page loads, frames, fetches or is redirected
+to obeys the same network guard as the crawler's own requests. A source with its own proxy
+is left to that proxy, as in the crawler.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 from evidence.chromium import launch_options, sandbox_decision
+from evidence.guard_proxy import ThreadedGuardProxy
+from kuzet.netguard import NetworkPolicy
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 
@@ -17,11 +26,28 @@ def needs_browser(render: bool, proxy: str | None) -> bool:
     return render or bool(proxy and urlsplit(proxy).scheme.startswith("socks"))
 
 
+# One guard proxy per policy in a crawl process, each on a thread of its own (Scrapy
+# drives the browser; the proxy must not depend on whose event loop that is).
+_GUARDS: dict[NetworkPolicy, ThreadedGuardProxy] = {}
+_GUARDS_LOCK = threading.Lock()
+
+
+def guard_proxy(policy: NetworkPolicy) -> dict[str, str]:
+    """Playwright's ``proxy`` option for the guard of ``policy`` (started at first use)."""
+    with _GUARDS_LOCK:
+        if policy not in _GUARDS:
+            _GUARDS[policy] = ThreadedGuardProxy(policy)
+        return _GUARDS[policy].browser_proxy()
+
+
 def context_options(
-    *, proxy: str | None, storage_state: str | dict[str, Any] | None
+    *,
+    proxy: str | None,
+    storage_state: str | dict[str, Any] | None,
+    private_hosts: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The browser context of a source: its proxy and login profile (a path or the
-    profile itself)."""
+    """The browser context of a source: its proxy (else the network guard, admitting
+    ``private_hosts`` though private) and login profile (a path or the profile itself)."""
     context: dict[str, Any] = {
         "viewport": {"width": 1366, "height": 900},
         "locale": "ru-RU",
@@ -30,6 +56,8 @@ def context_options(
     }
     if proxy:
         context["proxy"] = {"server": proxy}
+    else:
+        context["proxy"] = guard_proxy(NetworkPolicy.of(private_hosts))
     if storage_state:
         context["storage_state"] = storage_state
     return context
@@ -47,6 +75,8 @@ def launch_settings(*, chromium: str, home: str, sandbox: str = "auto") -> dict[
         "PLAYWRIGHT_LAUNCH_OPTIONS": {
             "executable_path": chromium,
             **launch_options(sandbox_decision(sandbox)),
+            # A context opened without a proxy of its own still reaches nothing private.
+            "proxy": guard_proxy(NetworkPolicy()),
             "headless": True,
             "env": {**os.environ, "HOME": browser_home},
         },
@@ -62,11 +92,13 @@ def browser_settings(
     proxy: str | None,
     storage_state: str | None,
     sandbox: str = "auto",
+    private_hosts: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Scrapy settings that route a crawler's downloads through Chromium."""
+    context = context_options(proxy=proxy, storage_state=storage_state, private_hosts=private_hosts)
     return {
         **launch_settings(chromium=chromium, home=home, sandbox=sandbox),
-        "PLAYWRIGHT_CONTEXTS": {"kuzet": context_options(proxy=proxy, storage_state=storage_state)},
+        "PLAYWRIGHT_CONTEXTS": {"kuzet": context},
         # A rendered page costs a browser tab: fewer at once.
         "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
     }

@@ -24,6 +24,7 @@ from crawler.render import browser_settings, launch_settings, needs_browser
 from crawler.spiders import spider_for
 from kuzet.db import Database, utcnow
 from kuzet.models import CrawlRun, CrawlStatus, Source
+from kuzet.netguard import own_hosts
 from kuzet.profiles import profile_path
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,11 @@ def spider_class(settings: Any, source: Source) -> type:
     if source.login_profile:
         state = str(profile_path(Path(home) / "profiles", source.login_profile))
     custom = browser_settings(
-        chromium=settings.get("KUZET_CHROMIUM"), home=home, proxy=proxy, storage_state=state
+        chromium=settings.get("KUZET_CHROMIUM"),
+        home=home,
+        proxy=proxy,
+        storage_state=state,
+        private_hosts=own_hosts(source.start_url) if source.allow_private else (),
     )
     return type(f"Browser{cls.__name__}", (cls,), {"custom_settings": custom})
 

@@ -143,3 +143,88 @@ def test_a_capture_of_no_source_reaches_nothing_private(settings, db, chromium) 
     with db.session() as s:
         (cap,) = s.scalars(select(Capture)).all()
         assert "refused by the network guard" in cap.error
+
+
+def test_a_rendered_crawl_reaches_no_internal_host(settings, db, chromium) -> None:
+    """A source crawled through the browser: its page's script, frame and image point at
+    an internal service, and a link on it 302-redirects there."""
+    from crawler.runner import run_crawl
+
+    internal = server_on("127.0.0.2", {"/secret": html(f"<p>{SECRET}</p>")})
+    page = (
+        "<p>Онлайн-казино</p><a href='/go'>next</a>"
+        f"<iframe src='{internal.url}/secret'></iframe><img src='{internal.url}/img.png'>"
+        f"<script>fetch('{internal.url}/fetch').then(r => r.text())"
+        ".then(t => document.body.append(t)).catch(() => 0);</script>"
+    )
+    routes = {
+        "/": html(page),
+        "/go": lambda p, h: (302, {"Location": f"{internal.url}/secret"}, b""),
+    }
+    with internal, WebServer(routes) as site:
+        with db.session() as s:
+            s.add(Source(name="js", start_url=site.url + "/", render=True, allow_private=True))
+        run_crawl(settings, db, ["js"])
+    assert internal.hits == {}
+    assert site.page_hits()["/"] == 1
+    with db.session() as s:
+        pages = {p.url.removeprefix(site.url): p for p in s.scalars(select(Page))}
+        assert "Онлайн-казино" in (pages["/"].text or "")
+        assert SECRET not in " ".join(p.text or "" for p in pages.values())
+        assert pages["/go"].fetch_status == FetchStatus.FAILED
+
+
+def test_the_crawler_allows_a_source_its_own_host_only(settings, db) -> None:
+    """Scrapy's own downloader: a source allowed private addresses redirects to internal
+    services beside its own host (another loopback address; its own address, another
+    port)."""
+    from crawler.runner import run_crawl
+
+    internal = server_on("127.0.0.2", {"/secret": html(f"<p>{SECRET}</p>")})
+    beside = server_on("127.0.0.1", {"/secret": html(f"<p>{SECRET}</p>")})
+    page = "<p>Онлайн-казино</p><a href='/go'>a</a><a href='/go2'>b</a><a href='/own'>c</a>"
+    routes = {
+        "/": html(page),
+        "/own": html("<p>өз беті</p>"),
+        "/go": lambda p, h: (302, {"Location": f"{internal.url}/secret"}, b""),
+        "/go2": lambda p, h: (302, {"Location": f"{beside.url}/secret"}, b""),
+    }
+    with internal, beside, WebServer(routes) as site:
+        with db.session() as s:
+            s.add(Source(name="site", start_url=site.url + "/", allow_private=True))
+        run_crawl(settings, db, ["site"])
+    assert internal.hits == {} and beside.hits == {}
+    assert site.page_hits()["/own"] == 1
+    with db.session() as s:
+        failed = {
+            p.url.removeprefix(site.url): p.error
+            for p in s.scalars(select(Page))
+            if p.fetch_status == FetchStatus.FAILED
+        }
+    assert failed["/go"] == "blocked: 127.0.0.2 is a non-public address (127.0.0.2)"
+    assert failed["/go2"] == "blocked: 127.0.0.1 is a non-public address (127.0.0.1)"
+
+
+def test_kuzet_capture_reaches_a_private_page_only_when_told(settings, db, chromium) -> None:
+    from typer.testing import CliRunner
+
+    from kuzet.cli import app
+    from tests.test_cli import env
+
+    internal = server_on("127.0.0.2", {"/secret": html(f"<p>{SECRET}</p>")})
+    page = f"<p>Онлайн-казино</p><iframe src='{internal.url}/secret'></iframe>"
+    closed = env(_closed(settings))
+    with internal, WebServer({"/": html(page)}) as site:
+        refused = CliRunner().invoke(app, ["--lang", "en", "capture", site.url + "/"], env=closed)
+        assert refused.exit_code == 1 and site.hits == {}
+        told = CliRunner().invoke(
+            app, ["--lang", "en", "capture", "--allow-private", site.url + "/"], env=closed
+        )
+        assert told.exit_code == 0, told.output
+    assert site.page_hits()["/"] == 1 and internal.hits == {}  # its own host, nothing else
+    with db.session() as s:
+        caps = s.scalars(select(Capture).order_by(Capture.id)).all()
+        assert "refused by the network guard" in caps[0].error
+        assert [r["url"] for r in caps[1].meta["network_guard"]["refusals"]] == [
+            f"{internal.url}/secret"
+        ]

@@ -24,6 +24,7 @@ from crawler.middlewares.ssrf import BlockedRequest
 from crawler.render import context_options, needs_browser
 from kuzet.db import insert_ignore, utcnow
 from kuzet.models import FetchStatus, FrontierEntry, FrontierStatus, Page, PageBody, Source
+from kuzet.netguard import own_hosts
 from kuzet.profiles import cookie_header, load_state, profile_path
 
 
@@ -110,7 +111,8 @@ class KuzetSpider(scrapy.Spider):
 
     def context_options(self) -> dict[str, Any]:
         """The options of this source's browser context (proxy, login profile)."""
-        return context_options(proxy=self.proxy, storage_state=self._profile)
+        private = own_hosts(self.source.start_url) if self.source.allow_private else ()
+        return context_options(proxy=self.proxy, storage_state=self._profile, private_hosts=private)
 
     def stored_body(self, url: str) -> bytes | None:
         """The newest stored body of ``url`` (to follow links of a page answered with 304)."""
