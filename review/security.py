@@ -26,6 +26,10 @@ CSP = (
 # Every evidence file: a document of its own origin that may load nothing and run
 # nothing, whatever a browser takes it for (top-level images display all the same).
 EVIDENCE_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
+# Where a session starts or ends, the browser wipes this origin's storage: the UI keeps
+# nothing there, so all it can hold is what a page once planted (a service worker that
+# an older kuzet let in would otherwise keep answering for /evidence/). Cookies stay.
+FRESH_START = frozenset({"/login", "/logout"})
 
 
 def csrf_token(request: Request) -> str:
@@ -49,4 +53,6 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.path in FRESH_START:
+            response.headers["Clear-Site-Data"] = '"storage"'
         return response

@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
@@ -31,6 +35,7 @@ from evidence.store import LocalArtifactStore
 from evidence.timestamp import request_timestamp
 from evidence.warc import build_wacz, build_warc
 from kuzet.models import Artifact, Capture, CaptureStatus, Detection, DetectionStatus
+from review.app import create_app
 from tests.factories import detection, officer, png_for
 from tests.test_browser_review import served
 from tests.test_timestamp import TsaServer, make_tsa
@@ -468,3 +473,81 @@ def test_page_controlled_values_are_shown_as_text(settings, db, chromium, hostil
     assert injected == {"detail": 0, "queue": 0}
     assert MARKUP in shown  # the officer reads exactly what the page said
     assert recorder.page_hits() == {}
+
+
+# What an older kuzet let a captured script do in the UI's origin: a service worker over
+# /evidence/ that answers every evidence file the officer opens with a forgery.
+PLANTED_WORKER = b"""self.addEventListener("fetch", e => e.respondWith(new Response(
+  "<h1 id=forged>forged evidence</h1>", {headers: {"Content-Type": "text/html"}})));
+self.addEventListener("activate", e => e.waitUntil(self.clients.claim()));"""
+PLANT = b"""<!doctype html><script>
+navigator.serviceWorker.register("/evidence/sw.js").then(() => navigator.serviceWorker.ready)
+  .then(() => { document.title = "planted"; });
+</script>"""
+
+
+class Upgraded:
+    """One origin, served first as an older release served it (fixed answers by path),
+    then, once ``upgrade()`` is called, by this kuzet's review app."""
+
+    def __init__(self, app: Any, older: dict[str, tuple[str, bytes]]) -> None:
+        self.app, self.older = app, older
+
+    def upgrade(self) -> None:
+        self.older = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.older:
+            ctype, body = self.older.get(scope["path"], ("text/plain", b"not found"))
+            headers = [(b"content-type", ctype.encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+@contextmanager
+def _serve(app: Any) -> Iterator[str]:
+    """An ASGI app on a real loopback port (uvicorn in a thread); its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+def test_a_worker_planted_before_is_wiped_at_login(settings, db, chromium) -> None:
+    store = LocalArtifactStore(settings.evidence_dir)
+    with db.session() as s:
+        officer(s)
+        shot = detection(s, store, "http://127.0.0.1:9/w").capture.artifact("screenshot_full")
+        shot_url = f"/evidence/{shot.sha256}"
+    app = Upgraded(
+        create_app(settings, db),
+        {
+            "/evidence/plant": ("text/html", PLANT),
+            "/evidence/sw.js": ("text/javascript", PLANTED_WORKER),
+        },
+    )
+    with _serve(app) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_context().new_page()
+        page.goto(f"{base}/evidence/plant")
+        page.wait_for_function("document.title === 'planted'")
+        page.goto(f"{base}/evidence/elsewhere")  # answered by the worker
+        assert page.locator("#forged").count() == 1
+        app.upgrade()
+        _login(page, base, "/")
+        left = page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)")
+        shown = page.goto(f"{base}{shot_url}")
+        forged = page.locator("#forged").count()
+        browser.close()
+    assert left == 0 and forged == 0
+    assert shown.headers["content-type"] == "image/png"
