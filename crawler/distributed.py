@@ -37,7 +37,7 @@ from sqlalchemy import select, update
 from crawler.budget import PageBudget
 from crawler.dupefilter import fetched_even_if_seen
 from crawler.middlewares.leases import PARENT_LEASE
-from crawler.redis_guard import RedisExposedError, check_redis
+from crawler.redis_guard import check_redis
 from crawler.redis_queue import ReliableQueue
 from kuzet import procs
 from kuzet.db import Database, insert_ignore, utcnow
@@ -324,18 +324,6 @@ class Scheduler(RedisScheduler):
       stored: the worker may have died before queueing the page's links, and fetching
       the page again queues them (the page itself, unchanged, adds no row).
     """
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> Scheduler:
-        """Refuses (:class:`~crawler.redis_guard.RedisExposedError`) a Redis open to the
-        network, before the worker takes anything from it."""
-        lang = settings.get("KUZET_LANG") or "en"
-        try:
-            check_redis(settings["REDIS_URL"], lang)
-        except RedisExposedError as exc:
-            logger.critical("%(message)s", {"message": exc.localized(lang)})
-            raise
-        return super().from_settings(settings)  # type: ignore[no-any-return]
 
     def enqueue_request(self, request: Any) -> bool:
         parent = request.meta.pop(PARENT_LEASE, None)

@@ -4,6 +4,7 @@ artifacts, log records, the request queue in Redis, nor ``kuzet sources show``."
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import threading
@@ -26,7 +27,7 @@ from evidence.jobs import run_captures
 from evidence.store import LocalArtifactStore
 from kuzet.cli import app
 from kuzet.models import AuditEvent, Capture, CaptureStatus, Source
-from kuzet.redact import RedactingFilter, browser_proxy, redact_text, redact_url
+from kuzet.redact import LogRedaction, RedactingFilter, browser_proxy, redact_text, redact_url
 from tests.test_redis_hardening import QueueSpider
 
 USER, PASSWORD = "officer7", "Pr0xy-s3cret-9f2c"
@@ -60,6 +61,26 @@ def test_redact_text_and_the_log_filter() -> None:
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "via %(p)s", ({"p": text},), None)
     assert RedactingFilter().filter(record)
     assert "pw1" not in record.getMessage() and "pw2" not in record.getMessage()
+
+
+def test_the_crawl_process_log_handlers_mask_passwords() -> None:
+    # The crawl's settings switch the extension on; it filters every root handler.
+    from crawler import settings as crawl_settings
+
+    assert "kuzet.redact.LogRedaction" in crawl_settings.EXTENSIONS
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        LogRedaction.from_crawler(get_crawler())
+        logging.getLogger("scrapy.core.scraper").warning(
+            "Error downloading via %s", f"http://{USER}:{PASSWORD}@10.0.0.1:3128"
+        )
+    finally:
+        root.removeHandler(handler)
+    assert f"http://{USER}:***@10.0.0.1:3128" in out.getvalue()
+    _no_password(out.getvalue(), "crawl log")
 
 
 def test_the_request_queue_keeps_no_proxy_password(redis_server) -> None:

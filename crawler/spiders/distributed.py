@@ -11,6 +11,7 @@ response to that source spider, kept per run in this process. See
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from crawler.database import database_for
 from crawler.items import PageItem, pages_stored
 from crawler.middlewares.route import browser_context
 from crawler.middlewares.spider_errors import failed_item
+from crawler.redis_guard import RedisExposedError, check_redis
 from crawler.render import close_context
 from crawler.spiders import spider_for
 from crawler.spiders.base import KuzetSpider
@@ -44,6 +46,13 @@ class DistributedSpider(RedisSpider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> DistributedSpider:
+        # Before anything talks to Redis: refuse one that anyone on the network may use.
+        lang = crawler.settings.get("KUZET_LANG") or "en"
+        try:
+            check_redis(crawler.settings["REDIS_URL"], lang)
+        except RedisExposedError as exc:
+            logging.getLogger(__name__).critical("%(message)s", {"message": exc.localized(lang)})
+            raise
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._setup()
         return spider  # type: ignore[return-value]
