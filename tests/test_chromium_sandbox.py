@@ -52,12 +52,30 @@ from evidence.chromium import sandbox_decision, sandbox_report
 from crawler.render import launch_settings
 from kuzet.config import Settings
 uid, gid, url, home, mode, chromium, private = sys.argv[1:]
+uid = int(uid)
 
 def settings_for(home):
     return Settings.from_env(
         {"KUZET_HOME": home, "KUZET_CHROMIUM": chromium, "KUZET_CHROMIUM_SANDBOX": mode,
          "KUZET_CAPTURE_ALLOW_PRIVATE": private}
     )
+
+def renderer_seccomp():
+    # Seccomp mode of this user's renderer processes, read from outside (2: filtered).
+    modes = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read()  # Chromium's children rewrite it: one string, space-separated
+                if not (args.startswith(chromium.encode()) and b"--type=renderer" in args):
+                    continue
+                if os.stat(f"/proc/{pid}").st_uid != uid:
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                modes += [line.split()[1] for line in f if line.startswith("Seccomp:")]
+        except OSError:
+            continue
+    return modes
 
 async def main(settings):
     async with async_playwright() as pw:
@@ -66,6 +84,7 @@ async def main(settings):
             page = await browser.new_page()
             await page.goto("chrome://sandbox")
             status = await page.inner_text("body")
+            renderers = renderer_seccomp()
         finally:
             await browser.close()
         # Rendered crawling: scrapy-playwright's launch options, as the crawl process has them.
@@ -88,7 +107,8 @@ async def main(settings):
     with open("/proc/self/status") as f:
         confined = [line.strip() for line in f if line.startswith(("NoNewPrivs", "CapBnd"))]
     return {"status": status, "crawl_status": crawl_status, "metadata": out.metadata,
-            "kinds": kinds, "euid": os.geteuid(), "confined": confined, "doctor": doctor}
+            "kinds": kinds, "euid": os.geteuid(), "confined": confined, "doctor": doctor,
+            "renderers": renderers}
 
 with tempfile.TemporaryDirectory() as warm:
     if mode != "on":
@@ -103,7 +123,7 @@ for cap in range(64):
 assert libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 os.setgroups([])
 os.setgid(int(gid))
-os.setuid(int(uid))
+os.setuid(uid)
 os.environ["HOME"] = home
 sandbox_decision.cache_clear()  # made as root above; this process is another user now
 print(json.dumps(asyncio.run(main(user_settings))))
@@ -150,6 +170,8 @@ def test_unprivileged_capture_runs_sandboxed(site, user_home, chromium) -> None:
     # The browser's own verdict on its renderers, not only on the flags kuzet passed.
     assert "You are adequately sandboxed." in result["status"], result["status"]
     assert "Seccomp-BPF sandbox\tYes" in result["status"]
+    # And seen from outside: every renderer runs under a seccomp filter.
+    assert result["renderers"] and set(result["renderers"]) == {"2"}, result["renderers"]
     assert "You are adequately sandboxed." in result["crawl_status"], result["crawl_status"]
     assert result["metadata"]["browser_sandbox"] == {
         "enabled": True,
@@ -170,6 +192,7 @@ def test_switched_off_the_same_user_runs_unconfined(site, user_home, chromium) -
     result = _capture_as(user_home, site.url + "/", "off", chromium)
     assert "You are NOT adequately sandboxed." in result["status"]
     assert "You are NOT adequately sandboxed." in result["crawl_status"]
+    assert result["renderers"] and set(result["renderers"]) == {"0"}, result["renderers"]
     assert result["metadata"]["browser_sandbox"]["enabled"] is False
     assert result["metadata"]["browser_sandbox"]["mode"] == "off"
     assert result["doctor"] == [True, "off (off): switched off by KUZET_CHROMIUM_SANDBOX=off"]
