@@ -327,12 +327,13 @@ async () => {
     Promise.all(pending.map(loaded)),
     new Promise(r => setTimeout(r, 3000)),
   ]);
-  return Math.max(document.documentElement.scrollHeight,
-                  document.body ? document.body.scrollHeight : 0);
+  const root = document.documentElement;
+  return Math.max(root ? root.scrollHeight : 0, document.body ? document.body.scrollHeight : 0);
 }
 """
+# Any document: HTML, SVG or XML (no body), even one whose script removed its root.
 _HEIGHT_JS = (
-    "Math.max(document.documentElement.scrollHeight,"
+    "Math.max(document.documentElement ? document.documentElement.scrollHeight : 0,"
     " document.body ? document.body.scrollHeight : 0)"
 )
 
@@ -362,33 +363,42 @@ async def _full_page(page: Page, cdp: CDPSession, cap: int, timeout_ms: float) -
             height = int(await page.evaluate(_WAKE_JS))
             if height <= tall or tall >= cap:
                 break
-        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": min(height, cap)}
+        # At least one row: a document without a root element measures 0.
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(1, min(height, cap))}
         png = await _png(cdp, timeout_ms, clip)
     finally:
         await page.set_viewport_size(VIEWPORT)
     return height, png
 
 
-# Outline every matched passage: wrap it where it sits in one text node, else outline
-# the smallest element whose text holds it. Returns how many were marked.
+# Outline every matched passage: wrap it where it sits in one text node of an HTML
+# element, else outline the smallest element whose text holds it. Works in documents
+# without a body (SVG, XML, or a body removed by script): the root element stands in.
+# Returns, for every passage, whether it was marked.
 _HIGHLIGHT_JS = """
 (needles) => {
+  const root = document.body || document.documentElement;
+  if (!root) return needles.map(() => false);
+  const xhtml = 'http://www.w3.org/1999/xhtml';
   const style = 'outline:3px solid #d00;outline-offset:2px;background:#ff0;color:#000';
   const flat = s => s.toLowerCase().replace(/\\s+/g, ' ').trim();
+  const shown = el => el.getClientRects().length > 0;  // laid out: not hidden, not detached
   let marked = 0;
   const found = [];
   for (const raw of needles) {
     const needle = raw.toLowerCase();
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     let hit = false;
     while (walker.nextNode()) {
       const node = walker.currentNode;
       const i = node.nodeValue.toLowerCase().indexOf(needle);
-      if (i < 0 || !node.parentElement || node.parentElement.closest('script,style')) continue;
+      const parent = node.parentElement;
+      if (i < 0 || !parent || parent.closest('script,style') || !shown(parent)) continue;
+      if (parent.namespaceURI !== xhtml) break;  // no <mark> in SVG or XML
       const range = document.createRange();
       range.setStart(node, i);
       range.setEnd(node, i + needle.length);
-      const mark = document.createElement('mark');
+      const mark = document.createElementNS(xhtml, 'mark');
       mark.setAttribute('data-kuzet-hit', String(marked));
       mark.setAttribute('style', style);
       range.surroundContents(mark);
@@ -398,9 +408,9 @@ _HIGHLIGHT_JS = """
     if (!hit) {
       const want = flat(raw);
       let best = null;
-      for (const el of document.body.querySelectorAll('*')) {
+      for (const el of [root, ...root.querySelectorAll('*')]) {
         if (el.closest('script,style')) continue;
-        if (flat(el.textContent || '').includes(want)) best = el;
+        if (flat(el.textContent || '').includes(want) && shown(el)) best = el;
       }
       if (best) {
         best.setAttribute('data-kuzet-hit', String(marked));
