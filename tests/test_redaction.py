@@ -26,7 +26,16 @@ from crawler.distributed import QUEUE_KEY, SEEN_KEY, RunDupeFilter, Scheduler
 from evidence.jobs import run_captures
 from evidence.store import LocalArtifactStore
 from kuzet.cli import app
-from kuzet.models import AuditEvent, Capture, CaptureStatus, Source
+from kuzet.models import (
+    AuditEvent,
+    Capture,
+    CaptureStatus,
+    CrawlRun,
+    CrawlStatus,
+    FetchStatus,
+    Page,
+    Source,
+)
 from kuzet.redact import LogRedaction, RedactingFilter, browser_proxy, redact_text, redact_url
 from tests.test_redis_hardening import QueueSpider
 
@@ -238,3 +247,38 @@ def test_sources_show_masks_the_proxy_password(settings, db) -> None:
     out = CliRunner().invoke(app, ["sources", "list"], env=env)
     assert out.exit_code == 0 and "via-proxy" in out.output
     _no_password(out.output, "sources list")
+
+
+def _rows_outside_sources(db: Any) -> str:
+    """Every row of every table but ``sources`` (where the proxy is configured), as text."""
+    from kuzet.models.base import Base
+
+    out = []
+    with db.session() as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name != "sources":
+                out += [repr(tuple(row)) for row in s.execute(table.select())]
+    return "\n".join(out)
+
+
+def test_a_crawl_through_a_proxy_with_a_password_stores_and_logs_it_nowhere(
+    settings, db, sample_site
+) -> None:
+    from crawler.runner import run_crawl
+
+    with AuthProxy(sample_site.urls["site"], require_auth=True) as proxy:
+        with db.session() as s:
+            s.add(Source(name="via-proxy", start_url="http://news.example.kz/", max_depth=1,
+                         proxy=proxy.url))  # fmt: skip
+        result = run_crawl(settings, db)
+    assert result.returncode == 0
+    with db.session() as s:
+        pages = s.scalars(select(Page)).all()
+        run = s.scalars(select(CrawlRun)).one()
+        assert run.status == CrawlStatus.SUCCEEDED
+        # Fetched through the proxy, with its credentials: the proxy let them in.
+        ok = {p.url for p in pages if p.fetch_status == FetchStatus.OK}
+        assert "http://news.example.kz/articles/casino.html" in ok, [p.error for p in pages]
+    _no_password(_rows_outside_sources(db), "database rows")
+    for log in (settings.home / "logs").glob("*.log"):
+        _no_password(log.read_text(), log.name)
