@@ -32,9 +32,9 @@ from kuzet.models import (
     Detection,
     Page,
 )
-from rules.conditions import rules_with_regex
 from rules.engine import Document, Engine, Hit
 from rules.loader import RulePackError, RuleSet, load_rules
+from rules.schema import RegexCondition, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Analyzer:
             return
         summary.regex_timeouts += 1
         late = [
-            {**t, "rules": rules_with_regex(self.engine.rules, t["pattern"])}
+            {**t, "rules": _rules_with_regex(self.engine.rules, t["pattern"])}
             for t in doc.regex_timeouts
         ]
         page.meta = {**(page.meta or {}), "regex_timeouts": late}
@@ -250,6 +250,15 @@ class Analyzer:
                 _add(total, self.drain(run_ids))  # pages stored just before the runs ended
                 return total
             time.sleep(poll_s)
+
+
+def _rules_with_regex(rules: Sequence[Rule], pattern: str) -> list[str]:
+    """The rules whose regex conditions use ``pattern`` (a time-out of it bears on them)."""
+    return [
+        rule.id
+        for rule in rules
+        if any(isinstance(n, RegexCondition) and pattern in n.regex for n in rule.nodes())
+    ]
 
 
 def _add(total: AnalysisSummary, s: AnalysisSummary) -> None:

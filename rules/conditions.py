@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -170,16 +170,6 @@ class PageView:
 
 
 Evaluator = Callable[[PageView], Result]
-
-
-def rules_with_regex(rules: Iterable[Any], pattern: str) -> list[str]:
-    """The ids of the rules (of :class:`rules.schema.Rule`) whose regex conditions use
-    ``pattern``: the rules a time-out of that pattern bears on."""
-    return [
-        rule.id
-        for rule in rules
-        if any(isinstance(n, RegexCondition) and pattern in n.regex for n in rule.nodes())
-    ]
 
 
 class Compiler:
