@@ -65,6 +65,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--hide-scrollbars",
     "--mute-audio",
+    # WebRTC would otherwise send UDP (STUN, TURN) straight to any address a page names,
+    # past the network guard's proxy: only proxied TCP is left, which the guard checks.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + KUZET_DISABLED_FEATURES),
 ]
 

@@ -228,3 +228,53 @@ def test_kuzet_capture_reaches_a_private_page_only_when_told(settings, db, chrom
         assert [r["url"] for r in caps[1].meta["network_guard"]["refusals"]] == [
             f"{internal.url}/secret"
         ]
+
+
+def test_webrtc_sends_nothing_to_an_internal_host(settings, db, chromium) -> None:
+    """STUN over UDP would go straight to the address a page names, past any proxy."""
+    import socket
+    import threading
+
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.2", 0))
+    udp.settimeout(0.2)
+    port = udp.getsockname()[1]
+    received: list[bytes] = []
+    stop, gathered = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        while not stop.is_set():
+            try:
+                received.append(udp.recv(2048))
+            except TimeoutError:
+                continue
+
+    page = f"""<p>rtc</p><img src="/wait"><script>
+      const pc = new RTCPeerConnection({{iceServers: [{{urls: 'stun:127.0.0.2:{port}'}}]}});
+      pc.createDataChannel('x');
+      pc.onicegatheringstatechange = () => {{
+        if (pc.iceGatheringState === 'complete') fetch('/done');
+      }};
+      pc.createOffer().then(o => pc.setLocalDescription(o));
+    </script>"""
+
+    def done(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        gathered.set()
+        return 204, {}, b""
+
+    def wait(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        gathered.wait(20)  # the page's load event waits for the browser's ICE gathering
+        return 404, {}, b""
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    try:
+        with WebServer({"/": html(page), "/done": done, "/wait": wait}) as site:
+            cid = queue_capture(db, site.url + "/", site.url + "/")
+            assert run_captures(_closed(settings), db, [cid]).succeeded == 1
+    finally:
+        stop.set()
+        listener.join()
+        udp.close()
+    assert received == []
+    assert gathered.is_set()  # the browser did gather its candidates (none reached out)
