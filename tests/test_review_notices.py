@@ -40,6 +40,8 @@ def client_for(settings, db, username: str) -> tuple[TestClient, str]:
         "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
     )
     assert r.status_code == 303
+    # Signing in starts a new CSRF state; the form token from before is void.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     return client, token
 
 

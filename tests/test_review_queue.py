@@ -57,6 +57,8 @@ def signed_in(settings, db, username="officer1") -> tuple[TestClient, str]:
         "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
     )
     assert r.status_code == 303
+    # Signing in starts a new CSRF state; the form token from before is void.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
     return client, token
 
 
