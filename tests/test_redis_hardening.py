@@ -25,6 +25,7 @@ from crawler import serializers
 from crawler.distributed import (
     QUEUE_KEY,
     SEEN_KEY,
+    START_KEY,
     RunDupeFilter,
     Scheduler,
     Worker,
@@ -228,7 +229,12 @@ def test_a_running_crawl_worker_survives_a_planted_pickle(
             assert not marker.exists()  # the planted code did not run
             assert server.llen(REJECTED_KEY) == 5
             [run_id] = start_runs(db, url, [source_id])
+            # Start messages are Redis data too: one naming a URL its run never held, and
+            # one nested too deep to decode.
+            forged = {"run": run_id, "source": source_id, "url": web.url + "/forged"}
+            server.rpush(START_KEY, json.dumps(forged), b"[" * 100_000)
             wait_for("the run to finish", lambda: _over(db, run_id), 180)
+            wait_for("the start messages to be read", lambda: not server.llen(START_KEY), 60)
             assert worker.poll() is None  # still crawling
     finally:
         stop_workers(procs, grace_s=60)
@@ -237,8 +243,10 @@ def test_a_running_crawl_worker_survives_a_planted_pickle(
         assert s.get(CrawlRun, run_id).status == CrawlStatus.SUCCEEDED
         urls = s.scalars(select(Page.url).where(Page.crawl_run_id == run_id)).all()
     assert len(urls) == 6
+    assert web.hits["/forged"] == 0
     log = "".join(p.read_text() for p in (settings.home / "logs").glob("crawl-worker-*.log"))
-    assert "'kuzet/distributed/rejected': 5" in log
+    assert "'kuzet/distributed/rejected': 7" in log
+    assert log.count("Start message refused") == 2
     assert "Queue entry refused" in log
     assert protected_redis.password not in log + (tmp_path / "crawl.out").read_text()
 

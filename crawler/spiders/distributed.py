@@ -167,12 +167,14 @@ class DistributedSpider(RedisSpider):
         try:
             message = json.loads(data)
             run_id, url = int(message["run"]), str(message["url"])
-        except (ValueError, KeyError, TypeError):
-            self.logger.error("Start message not understood, dropped: %(data)r", {"data": data})
-            return []
+        except (ValueError, KeyError, TypeError, RecursionError):
+            return self._refuse_start(data, "not understood")
         inner = self._inner(run_id)
         if inner is None:
             return []
+        # The scheduler pushes a URL it put in the run's frontier: nothing else is a start.
+        if url != inner.source.start_url and not self._in_frontier(run_id, url):
+            return self._refuse_start(data, "its URL is not in the run's frontier")
         seeds = list(inner.seeds()) if url == inner.source.start_url else [(url, 0)]
         # Seeds count against the run's page limit, and are always crawled.
         inner.budget.admit([u for u, _ in seeds], max(inner.source.max_pages, len(seeds)))
@@ -194,6 +196,22 @@ class DistributedSpider(RedisSpider):
         return [
             self._wrap(run_id, inner.request(u, d).replace(dont_filter=False)) for u, d in seeds
         ]
+
+    def _refuse_start(self, data: bytes, why: str) -> list[scrapy.Request]:
+        self.crawler.stats.inc_value("kuzet/distributed/rejected")
+        self.logger.error(
+            "Start message refused (%(why)s), dropped: %(data)r", {"why": why, "data": data[:200]}
+        )
+        return []
+
+    def _in_frontier(self, run_id: int, url: str) -> bool:
+        with self.db.session() as s:
+            found = s.scalar(
+                select(FrontierEntry.id).where(
+                    FrontierEntry.crawl_run_id == run_id, FrontierEntry.url == url
+                )
+            )
+        return found is not None
 
     # ---------------------------------------------------------- per-run source spiders
 
