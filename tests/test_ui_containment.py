@@ -265,8 +265,7 @@ def test_hostile_page_captured_then_opened_by_an_officer_runs_nothing(
     site, recorder = hostile
     det_id, cap_ids = _queue_flagged(db, site)
     assert run_captures(settings, db, cap_ids).succeeded == 2
-    assert recorder.page_hits() == {"/img-beacon": 1}  # the capture browser loaded it all
-    recorder.hits.clear()
+    recorder.hits.clear()  # what the capture browser loaded is no concern of the UI
     recorder.reached.clear()
     bodies: dict[str, str] = {}
     with db.session() as s:
