@@ -109,6 +109,19 @@ class ReliableQueue(PriorityQueue):
             request.meta["kuzet_lease"] = lease
             return request
 
+    def _encode_request(self, request: Any) -> bytes:
+        """A request's JSON form; meta values that are not data (objects of this process,
+        such as a browser page) stay behind, logged: another worker could not use them."""
+        local = [k for k, v in request.meta.items() if not serializers.encodable(v)]
+        if local:
+            logger.warning(
+                "%(request)s queued without meta %(keys)s (not data)",
+                {"request": request, "keys": local},
+            )
+            for key in local:
+                del request.meta[key]
+        return super()._encode_request(request)  # type: ignore[no-any-return]
+
     def _decode_request(self, encoded_request: bytes) -> Any:
         obj = serializers.loads(encoded_request)
         check_request(obj)

@@ -59,6 +59,15 @@ def _encode(value: Any, path: str) -> Any:
     raise TypeError(f"a queued request cannot carry {path} = {type(value).__name__}")
 
 
+def encodable(value: Any) -> bool:
+    """Whether :func:`dumps` can carry ``value``."""
+    try:
+        _encode(value, "value")
+    except TypeError:
+        return False
+    return True
+
+
 def dumps(obj: dict[str, Any]) -> bytes:
     """The JSON form of a request dict; TypeError names the value JSON cannot carry."""
     return json.dumps(_encode(obj, "request"), separators=(",", ":")).encode("utf-8")

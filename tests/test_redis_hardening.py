@@ -152,6 +152,18 @@ def test_real_requests_travel_as_json_and_come_back_the_same(redis_server) -> No
     assert got[sent[0].url].meta["odd"]["pair"] == (1, b"\x00\xff")
 
 
+def test_meta_that_is_not_data_stays_behind(redis_server, caplog) -> None:
+    server = redis.Redis.from_url(redis_server.new_url())
+    spider = QueueSpider(server)
+    queue = ReliableQueue(server, spider, QUEUE_KEY)
+    meta = {"kuzet_run": 1, "page": object(), "depth": 1}
+    with caplog.at_level(logging.WARNING):
+        queue.push(scrapy.Request("http://a.kz/", callback=spider.dispatch, meta=meta))
+    assert "queued without meta ['page']" in caplog.text
+    back = queue.pop()
+    assert back.meta["depth"] == 1 and "page" not in back.meta
+
+
 def test_the_encoding_refuses_what_json_cannot_carry_and_what_is_not_a_request() -> None:
     with pytest.raises(TypeError, match=r"request\.meta\.obj = object"):
         serializers.dumps({"url": "http://a.kz/", "meta": {"obj": object()}})
