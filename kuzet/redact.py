@@ -69,9 +69,12 @@ def redact_text(text: str) -> str:
     return _USERINFO.sub(lambda m: f"{m['head']}{MASK}@", text)
 
 
+_FORMATTER = logging.Formatter()
+
+
 class RedactingFilter(logging.Filter):
-    """Masks URL passwords in every record a handler emits (the message and its
-    arguments as formatted), whoever logged it."""
+    """Masks URL passwords in every record a handler emits (the message with its
+    arguments, and the traceback), whoever logged it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -81,6 +84,9 @@ class RedactingFilter(logging.Filter):
         clean = redact_text(message)
         if clean != message:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # The traceback as the handler would format it (it keeps this text).
+            record.exc_text = redact_text(_FORMATTER.formatException(record.exc_info))
         return True
 
 

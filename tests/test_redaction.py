@@ -86,9 +86,14 @@ def test_the_crawl_process_log_handlers_mask_passwords() -> None:
         logging.getLogger("scrapy.core.scraper").warning(
             "Error downloading via %s", f"http://{USER}:{PASSWORD}@10.0.0.1:3128"
         )
+        try:
+            raise ConnectionError(f"proxy socks5://{USER}:{PASSWORD}@10.0.0.2:1080 refused")
+        except ConnectionError:
+            logging.getLogger("kuzet").exception("Fetch failed")
     finally:
         root.removeHandler(handler)
     assert f"http://{USER}:***@10.0.0.1:3128" in out.getvalue()
+    assert f"socks5://{USER}:***@10.0.0.2:1080 refused" in out.getvalue()  # the traceback
     _no_password(out.getvalue(), "crawl log")
 
 
