@@ -8,12 +8,16 @@ import io
 import pytest
 from PIL import Image
 
+from evidence.jobs import run_captures
 from evidence.manifest import Listed, build_manifest
 from evidence.recorder import Exchange
 from evidence.sniff import OCTET_STREAM, download_name, sniff
 from evidence.timestamp import request_timestamp
 from evidence.warc import build_wacz, build_warc
+from kuzet.models import Capture, CaptureStatus
+from tests.factories import detection
 from tests.test_timestamp import TsaServer, make_tsa
+from tests.webserver import WebServer, html
 
 
 def _image(fmt: str) -> bytes:
@@ -95,3 +99,28 @@ def test_download_names_are_kuzets_own() -> None:
     assert download_name(sha, 'x"; filename="evil.html', html) == f"{sha}.txt"
     with pytest.raises(ValueError):
         download_name('../evil.html"', "response_body", html)
+
+
+@pytest.mark.both_databases
+def test_a_page_declaring_any_type_is_stored_with_kuzets_own(settings, db, chromium) -> None:
+    """The page's declared type is data in the metadata, whatever its length; the row gets
+    kuzet's (a 300-character type once did not fit the column on PostgreSQL)."""
+    declared = "text/html; " + "; ".join(f"param{i}=value" for i in range(25))
+    page = html("<p>Лучшее онлайн-казино</p>", **{"Content-Type": declared})
+    with WebServer({"/long": page}) as site:
+        with db.session() as s:
+            det = detection(s, None, site.url + "/long")
+            det.page.source.start_url, det.page.source.allow_private = site.url + "/", True
+            cap = det.capture
+            cap.status, cap.started_at, cap.finished_at = CaptureStatus.QUEUED, None, None
+            cap_id = cap.id
+        summary = run_captures(settings, db, [cap_id])
+    assert summary.succeeded == 1
+    with db.session() as s:
+        cap = s.get(Capture, cap_id)
+        types = {a.kind: a.media_type for a in cap.artifacts}
+        headers = {k.lower(): v for k, v in cap.meta["response_headers"].items()}
+    assert headers["content-type"] == declared
+    assert types["response_body"] == types["html_rendered"] == OCTET_STREAM
+    assert types["screenshot_full"] == "image/png" and types["warc"] == "application/warc"
+    assert types["wacz"] == "application/wacz+zip" and types["manifest"] == "application/json"
