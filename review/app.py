@@ -31,7 +31,7 @@ from review.auth import DB, LANG_COOKIE, Anyone, LoginRequired, lang_of
 from review.detection_routes import add_detection_routes
 from review.notice_routes import add_notice_routes
 from review.pages import CsrfField, Pages
-from review.proxy import TrustedProxies
+from review.proxy import TrustedProxies, parse_networks
 from review.security import SecurityHeaders
 from scheduler.ops import CachedMetrics
 
@@ -44,6 +44,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     """The review app. Raises :class:`kuzet.config.ConfigError` for a weak secret key
     and ValueError for a KUZET_TRUSTED_PROXIES entry that is not an address."""
     secret = settings.secret_key()
+    parse_networks(settings.trusted_proxies)  # refused now, not at the first request
     name_key = hmac.new(secret.encode(), b"kuzet login name", hashlib.sha256).digest()
     db = db or Database.from_settings(settings)
     store = LocalArtifactStore(settings.evidence_dir)

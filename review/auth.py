@@ -169,7 +169,11 @@ def reserve_login(session: Session, slots: list[tuple[str, str]]) -> bool:
 
 
 def release_login(session: Session, slots: list[tuple[str, str]]) -> None:
-    """A sign-in succeeded: its slots are given back (it was not a failure)."""
+    """A sign-in succeeded: its slots are given back (it was not a failure). Windows
+    that are over are swept here, so names sprayed by a guesser do not pile up."""
+    session.execute(
+        delete(LoginThrottle).where(LoginThrottle.window_start < utcnow() - LOGIN_WINDOW)
+    )
     for kind, key in slots:
         session.execute(
             update(LoginThrottle)

@@ -5,6 +5,7 @@ the modes of the files that hold secrets."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -138,6 +139,28 @@ def test_attempted_names_are_not_logged_verbatim(settings, db) -> None:
     assert expected in keys and typed not in keys
 
 
+def test_a_block_ends_with_its_window_and_old_windows_are_swept(settings, db) -> None:
+    with db.session() as s:
+        officer(s)
+    client = TestClient(create_app(settings, db), follow_redirects=False)
+
+    def attempt(username: str, password: str) -> int:
+        token = csrf(client.get("/login").text)
+        data = {"username": username, "password": password, "csrf_token": token}
+        return client.post("/login", data=data).status_code
+
+    for i in range(auth.LOGIN_FAILURES):
+        assert attempt(f"sprayed{i}", "guess guess") == 401
+    assert attempt("officer1", PASSWORD) == 429
+    with db.session() as s:  # a quarter of an hour later
+        for row in s.scalars(select(LoginThrottle)):
+            row.window_start -= auth.LOGIN_WINDOW + timedelta(seconds=1)
+    assert attempt("officer1", PASSWORD) == 303
+    with db.session() as s:
+        left = {(r.kind, r.failures) for r in s.scalars(select(LoginThrottle))}
+    assert left == {(auth.ACCOUNT, 0), (auth.ADDRESS, 0)}  # the sprayed names are gone
+
+
 # ------------------------------------------------------------------ (2) proxies
 
 
@@ -191,6 +214,43 @@ def test_cookies_are_secure_over_https_only_as_a_trusted_proxy_says(settings, db
     assert all("; secure" in c.lower() for c in trusted), trusted
     untrusted = set_cookies(create_app(settings, db))
     assert untrusted and not any("; secure" in c.lower() for c in untrusted), untrusted
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "client", "scheme"),
+    [
+        # An untrusted peer's headers change nothing.
+        ("198.51.100.7", [(b"x-forwarded-for", b"127.0.0.1")], "198.51.100.7", "http"),
+        ("198.51.100.7", [(b"x-forwarded-proto", b"https")], "198.51.100.7", "http"),
+        # Several headers are one list; the right-most untrusted hop is the client.
+        (
+            "10.0.0.1",
+            [(b"x-forwarded-for", b"1.1.1.1, 203.0.113.9"), (b"x-forwarded-for", b"10.0.0.2")],
+            "203.0.113.9",
+            "http",
+        ),
+        ("10.0.0.1", [(b"x-forwarded-for", b"10.0.0.3, 10.0.0.2")], "10.0.0.3", "http"),
+        ("::1", [(b"x-forwarded-for", b"[2001:db8::5]:443")], "2001:db8::5", "http"),
+        ("10.0.0.1", [(b"x-forwarded-proto", b"https")], "10.0.0.1", "https"),
+    ],
+)
+def test_trusted_proxies_decide_client_and_scheme(peer, headers, client, scheme) -> None:
+    from review.proxy import TrustedProxies
+
+    seen = {}
+
+    async def inner(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        seen.update(client=scope["client"][0], scheme=scope["scheme"])
+
+    mw = TrustedProxies(inner, ["10.0.0.0/8", "::1"])
+    scope = {"type": "http", "client": (peer, 1234), "scheme": "http", "headers": headers}
+    asyncio.run(mw(scope, None, None))
+    assert seen == {"client": client, "scheme": scheme}
+
+
+def test_a_bad_trusted_proxy_entry_is_refused(settings, db) -> None:
+    with pytest.raises(ValueError, match="not-an-address"):
+        create_app(replace(settings, trusted_proxies=("not-an-address",)), db)
 
 
 # ------------------------------------------------------------------ (3) sessions
