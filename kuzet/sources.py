@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from kuzet import audit
 from kuzet.models import Source, SourceKind
+from kuzet.redact import redact_url
 from kuzet.yamlfile import YamlFileError, field_name, line_for, parse, raise_validation
 
 _TELEGRAM = re.compile(r"^(?:https?://)?t\.me/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
@@ -185,6 +186,9 @@ def upsert(
                 object_type="source",
                 object_id=spec.name,
                 actor=actor,
-                details={k: str(v) for k, v in changed.items()},
+                # A proxy's password stays in the source row, never in the log.
+                details={
+                    k: str(redact_url(v) if k == "proxy" and v else v) for k, v in changed.items()
+                },
             )
     return result

@@ -287,3 +287,17 @@ def test_a_crawl_through_a_proxy_with_a_password_stores_and_logs_it_nowhere(
     _no_password(_rows_outside_sources(db), "database rows")
     for log in (settings.home / "logs").glob("*.log"):
         _no_password(log.read_text(), log.name)
+
+
+def test_sources_add_keeps_the_proxy_password_out_of_the_custody_log(settings, db) -> None:
+    proxy = f"http://{USER}:{PASSWORD}@10.1.1.1:3128"
+    out = CliRunner().invoke(
+        app,
+        ["sources", "add", "via-proxy", "https://a.kz/", "--proxy", proxy],
+        env=settings.to_env(),
+    )
+    assert out.exit_code == 0, out.output
+    with db.session() as s:
+        assert s.scalars(select(Source)).one().proxy == proxy  # configured as given
+    _no_password(_rows_outside_sources(db), "database rows")
+    _no_password(out.output, "sources add")
