@@ -65,6 +65,7 @@ def spider_class(settings: Any, source: Source) -> type:
     custom = browser_settings(
         chromium=settings.get("KUZET_CHROMIUM"),
         home=home,
+        sandbox=settings.get("KUZET_CHROMIUM_SANDBOX") or "auto",
         proxy=proxy,
         storage_state=state,
         private_hosts=own_hosts(source.start_url) if source.allow_private else (),
@@ -152,14 +153,17 @@ def _distributed(settings: Any) -> int:
     # Browser fetching too, for the runs of rendered sources (the browser starts with
     # the first request that needs it).
     browser = launch_settings(
-        chromium=settings.get("KUZET_CHROMIUM"), home=settings.get("KUZET_HOME") or "."
+        chromium=settings.get("KUZET_CHROMIUM"),
+        home=settings.get("KUZET_HOME") or ".",
+        sandbox=settings.get("KUZET_CHROMIUM_SANDBOX") or "auto",
     )
     for name, value in {**scrapy_settings(url), **browser}.items():
         settings.set(name, value, priority="cmdline")
     process = KuzetCrawlerProcess(settings)
     process.crawl(DistributedSpider)
     process.start()
-    return 0
+    # A worker refused at start (an open Redis on another host) must not look like success.
+    return 1 if process.bootstrap_failed else 0
 
 
 if __name__ == "__main__":

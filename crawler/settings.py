@@ -76,6 +76,7 @@ KUZET_PROXY = os.environ.get("KUZET_PROXY", "")
 KUZET_REDIS_URL = os.environ.get("KUZET_REDIS_URL", "")
 KUZET_CRAWL_WORKER_TTL_S = int(os.environ.get("KUZET_CRAWL_WORKER_TTL_S", "30"))
 KUZET_CHROMIUM = os.environ.get("KUZET_CHROMIUM", "/usr/lib/chromium/chromium")
+KUZET_CHROMIUM_SANDBOX = os.environ.get("KUZET_CHROMIUM_SANDBOX", "auto")
 KUZET_LANG = os.environ.get("KUZET_LANG", "kk")
 
 LOG_LEVEL = "INFO"

@@ -294,16 +294,17 @@ def _record_login(settings, url: str) -> dict:  # type: ignore[no-untyped-def]
 
     from playwright.sync_api import sync_playwright
 
-    from evidence.browser import CHROMIUM_ARGS
+    from evidence.chromium import launch_options, sandbox_decision
     from kuzet.profiles import ProfileError
 
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         raise ProfileError("no display to open a browser on: use --cookies FILE")
     with sync_playwright() as pw:
+        options = launch_options(sandbox_decision(settings.chromium_sandbox))
+        options["args"] = [a for a in options["args"] if a != "--hide-scrollbars"]
         browser = pw.chromium.launch(
-            executable_path=settings.chromium_path, headless=False,
-            args=[a for a in CHROMIUM_ARGS if a != "--hide-scrollbars"],
-        )  # fmt: skip
+            executable_path=settings.chromium_path, headless=False, **options
+        )
         context = browser.new_context()
         context.new_page().goto(url)
         console.print("Log in in the browser window, then press Enter here.")

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from kuzet import redact
 from kuzet.config import Settings
 from kuzet.db import Database
 from kuzet.models import (
@@ -349,3 +350,4 @@ def setup_logging(json_logs: bool, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    redact.install([handler])  # a URL's password never reaches a log line

@@ -97,6 +97,17 @@ def test_the_crawl_process_log_handlers_mask_passwords() -> None:
     _no_password(out.getvalue(), "crawl log")
 
 
+def test_the_kuzet_process_log_masks_passwords(capsys) -> None:
+    # Workers, the scheduler and the web UI log through setup_logging.
+    from scheduler.ops import setup_logging
+
+    setup_logging(json_logs=True)
+    logging.getLogger("kuzet").warning("capture via %s", f"socks5://{USER}:{PASSWORD}@h:1080")
+    err = capsys.readouterr().err
+    assert f"socks5://{USER}:***@h:1080" in err
+    _no_password(err, "worker log")
+
+
 def test_the_request_queue_keeps_no_proxy_password(redis_server) -> None:
     server = redis.Redis.from_url(redis_server.new_url())
     spider = QueueSpider(server)
