@@ -40,6 +40,23 @@ def guard_proxy(policy: NetworkPolicy) -> dict[str, str]:
         return _GUARDS[policy].browser_proxy()
 
 
+def guard_peer(policy: NetworkPolicy, url: str) -> str | None:
+    """The address this process's browser guard of ``policy`` connected to for ``url``."""
+    with _GUARDS_LOCK:
+        guard = _GUARDS.get(policy)
+    return guard.proxy.peer(url) if guard is not None else None
+
+
+def guard_refusals(policy: NetworkPolicy) -> tuple[int, list[dict[str, Any]]]:
+    """How many requests this process's browser guard of ``policy`` refused, and the
+    first of them (url, host, address, reason, time)."""
+    with _GUARDS_LOCK:
+        guard = _GUARDS.get(policy)
+    if guard is None:
+        return 0, []
+    return guard.proxy.refused, [r.as_dict() for r in guard.proxy.refusals[:50]]
+
+
 def context_options(
     *,
     proxy: str | None,

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
-MAX_HEAD = 64 * 1024
+MAX_HEAD = 256 * 1024  # request or response head (Chromium allows 256 KiB of headers)
 MAX_REFUSALS = 500  # kept in the metadata; the count is always exact
 _HOP_HEADERS = {"proxy-connection", "proxy-authorization", "connection", "keep-alive"}
 _FORBIDDEN = (

@@ -172,6 +172,9 @@ def test_a_rendered_crawl_reaches_no_internal_host(settings, db, chromium) -> No
         assert "Онлайн-казино" in (pages["/"].text or "")
         assert SECRET not in " ".join(p.text or "" for p in pages.values())
         assert pages["/go"].fetch_status == FetchStatus.FAILED
+        (run,) = s.scalars(select(CrawlRun)).all()
+        refused = {r["url"] for r in run.stats["kuzet/ssrf/browser_refusals"]}
+        assert {f"{internal.url}/secret", f"{internal.url}/img.png"} <= refused
 
 
 def test_the_crawler_allows_a_source_its_own_host_only(settings, db) -> None:
@@ -278,3 +281,17 @@ def test_webrtc_sends_nothing_to_an_internal_host(settings, db, chromium) -> Non
         udp.close()
     assert received == []
     assert gathered.is_set()  # the browser did gather its candidates (none reached out)
+
+
+def test_a_rendered_page_records_its_server_not_the_guard(settings, db, chromium) -> None:
+    from crawler.runner import run_crawl
+
+    site = server_on("127.0.0.3", {"/": html("<p>Онлайн-казино</p>")})
+    with site:
+        with db.session() as s:
+            s.add(Source(name="js", start_url=site.url + "/", render=True, allow_private=True))
+        run_crawl(settings, db, ["js"])
+    with db.session() as s:
+        (page,) = s.scalars(select(Page)).all()
+        assert page.fetch_status == FetchStatus.OK
+        assert page.server_ip == "127.0.0.3"  # the guard proxy listens on 127.0.0.1

@@ -11,6 +11,7 @@ public. Off with ``KUZET_SSRF_ENABLED``.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
@@ -58,6 +59,21 @@ class SSRFGuardMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SSRFGuardMiddleware:
         return cls(crawler)
 
+    def _through_guard(self, request: Request, response: Response) -> Response:
+        """A response the browser fetched through its guard (which checked and pinned the
+        address): the browser names the guard's own address, so the response gets the
+        server's, and what the guard refused for this source so far (a rendered page's
+        frames, fetches and redirects never reach this middleware) goes into the stats."""
+        from crawler.render import guard_peer, guard_refusals
+
+        policy = self._policy(request)
+        refused, first = guard_refusals(policy)
+        if refused:
+            self.crawler.stats.set_value("kuzet/ssrf/browser_refused", refused)
+            self.crawler.stats.set_value("kuzet/ssrf/browser_refusals", first)
+        peer = guard_peer(policy, response.url)
+        return response.replace(ip_address=ipaddress.ip_address(peer) if peer else None)
+
     def _policy(self, request: Request) -> NetworkPolicy:
         spider = source_spider(self.crawler, request.meta.get("kuzet_run"), request.url)
         key = _policy_key(spider)
@@ -98,6 +114,8 @@ class SSRFGuardMiddleware:
     def process_response(self, request: Request, response: Response) -> Any:
         if request.meta.get("proxy") or _browser_proxied(request):
             return response
+        if request.meta.get("playwright"):
+            return self._through_guard(request, response)
         ip = response.ip_address
         if ip is None or is_public(str(ip)):
             return response
