@@ -61,7 +61,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # The web UI runs sync routes on up to 40 threads, and a request can hold its
+    # connection while it waits for a thread: a pool smaller than that stalls under a burst
+    # (30 s, then 500s). Connections beyond pool_size are closed when given back.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=45)
 
 
 def alembic_config() -> Any:
