@@ -70,6 +70,8 @@ def context_options(
         "locale": "ru-RU",
         "java_script_enabled": True,
         "accept_downloads": False,
+        # A service worker would answer the context's later loads of its site itself.
+        "service_workers": "block",
     }
     if proxy:
         context["proxy"] = {"server": proxy}

@@ -69,14 +69,16 @@ def _internal_servers() -> list[tuple[str, WebServer, str]]:
     other = server_on("127.0.0.2", routes)
     same_host = server_on("127.0.0.1", routes)  # the source's host, another port
     named = server_on("127.0.0.1", routes)
+    v6 = server_on("::1", routes)
     return [
+        ("[::1]", v6, v6.url),
         ("127.0.0.2", other, other.url),
         ("127.0.0.1-other-port", same_host, same_host.url),
         ("localhost", named, named.url.replace("127.0.0.1", "localhost")),
     ]
 
 
-@pytest.mark.parametrize("target", ["127.0.0.2", "127.0.0.1-other-port", "localhost"])
+@pytest.mark.parametrize("target", ["127.0.0.2", "127.0.0.1-other-port", "localhost", "[::1]"])
 def test_a_redirect_to_an_internal_host_is_refused(settings, db, chromium, target) -> None:
     servers = {label: (web, url) for label, web, url in _internal_servers()}
     internal, named = servers[target]

@@ -4,6 +4,7 @@ browser proxy's pinning (it connects to the address it checked, never to a secon
 from __future__ import annotations
 
 import asyncio
+import socket
 import urllib.request
 from http.server import ThreadingHTTPServer
 
@@ -19,9 +20,13 @@ def server_on(address: str, routes: dict[str, Route], port: int = 0) -> WebServe
     web = WebServer(routes)
     handler = web.httpd.RequestHandlerClass
     web.httpd.server_close()
-    web.httpd = ThreadingHTTPServer((address, port), handler)
+    cls = ThreadingHTTPServer
+    if ":" in address:
+        cls = type("V6Server", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+    web.httpd = cls((address, port), handler)
     web.httpd.daemon_threads = True
-    web.url = f"http://{address}:{web.httpd.server_address[1]}"
+    shown = f"[{address}]" if ":" in address else address
+    web.url = f"http://{shown}:{web.httpd.server_address[1]}"
     return web
 
 
