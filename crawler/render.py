@@ -2,7 +2,7 @@
 pages are built by JavaScript, that need a SOCKS proxy, or both.
 
 Every browser context reaches the network through the guard proxy of its source's policy
-(:mod:`evidence.guard_proxy`): what a rendered page loads, frames, fetches or is redirected
+(:mod:`kuzet.guard_proxy`): what a rendered page loads, frames, fetches or is redirected
 to obeys the same network guard as the crawler's own requests. A source with its own proxy
 is left to that proxy, as in the crawler.
 """
@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from evidence.chromium import launch_options, sandbox_decision
-from evidence.guard_proxy import ThreadedGuardProxy
+from kuzet.guard_proxy import ThreadedGuardProxy
 from kuzet.netguard import NetworkPolicy
+from kuzet.redact import browser_proxy
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 
@@ -74,7 +75,7 @@ def context_options(
         "service_workers": "block",
     }
     if proxy:
-        context["proxy"] = {"server": proxy}
+        context["proxy"] = browser_proxy(proxy)  # credentials as Chromium takes them
     else:
         context["proxy"] = guard_proxy(NetworkPolicy.of(private_hosts))
     if storage_state:

@@ -19,18 +19,18 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 import kuzet
 from evidence.browser import launch
 from evidence.chromium import sandbox_decision
-from evidence.guard_proxy import (
+from evidence.recorder import NetworkRecorder
+from evidence.warc import build_wacz, build_warc
+from kuzet.config import Settings
+from kuzet.guard_proxy import (
     close_guard,
     guard_metadata,
     load_error,
     pin_addresses,
     start_guard,
 )
-from evidence.recorder import NetworkRecorder
-from evidence.warc import build_wacz, build_warc
-from kuzet.config import Settings
 from kuzet.netguard import NetworkPolicy
-from kuzet.redact import redact_url
+from kuzet.redact import browser_proxy, redact_url
 
 VIEWPORT = {"width": 1366, "height": 900}
 
@@ -156,7 +156,7 @@ class PlaywrightBackend(CaptureBackend):
         timeout_ms = self.settings.capture_timeout_s * 1000
         extra: dict[str, Any] = {}
         if options.proxy:
-            extra["proxy"] = {"server": options.proxy}
+            extra["proxy"] = browser_proxy(options.proxy)  # credentials as Chromium takes them
         if options.storage_state:
             extra["storage_state"] = options.storage_state
         # Every request of the context goes through the network guard (unless the

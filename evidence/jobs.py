@@ -33,8 +33,8 @@ from kuzet import audit, procs
 from kuzet.config import Settings
 from kuzet.db import Database, utcnow
 from kuzet.models import Artifact, Capture, CaptureStatus, Detection, Page
-from kuzet.profiles import profile_path
 from kuzet.netguard import own_hosts
+from kuzet.profiles import profile_path
 
 logger = logging.getLogger(__name__)
 

@@ -600,27 +600,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Summary JSON: {path}",
     },
     "lang.name": {"kk": "Қазақша", "ru": "Русский", "en": "English"},
-    "redis.exposed": {
-        "kk": "Redis {url} құпия сөзсіз қосылуға рұқсат береді және бұл хостта емес: "
-        "желідегі кез келген адам краулер кезегіне жаза алады. Redis-те requirepass "
-        "немесе ACL (deploy/redis/kuzet.conf) қосып, KUZET_REDIS_URL-ге пайдаланушы мен "
-        "құпия сөзді жазыңыз.",
-        "ru": "Redis {url} принимает подключения без пароля и находится не на этом хосте: "
-        "любой в сети может писать в очередь краулера. Включите в Redis requirepass "
-        "или ACL (deploy/redis/kuzet.conf) и укажите пользователя и пароль в "
-        "KUZET_REDIS_URL.",
-        "en": "Redis {url} accepts connections without a password and is not on this "
-        "host: anyone on the network can write to the crawl queue. Turn on requirepass "
-        "or an ACL (deploy/redis/kuzet.conf) in Redis and put the user and password in "
-        "KUZET_REDIS_URL.",
-    },
-    "redis.local_open": {
-        "kk": "Redis {url} құпия сөзсіз жұмыс істейді; тек осы хосттағы адрес болғандықтан "
-        "рұқсат етіледі.",
-        "ru": "Redis {url} работает без пароля; разрешено только потому, что адрес "
-        "локальный.",
-        "en": "Redis {url} has no password; allowed only because it is on this host.",
-    },
     # Web hardening: secret key, password policy, passwords on the command line.
     "config.secret_key_weak": {
         "kk": "KUZET_SECRET_KEY әлсіз: мысалдағы кілт немесе {n} таңбадан қысқа. Жаңасын "
@@ -814,6 +793,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kk": "Сақтау журналында бұзушылықтар табылды: {problems}",
         "ru": "В журнале хранения найдены нарушения: {problems}",
         "en": "Problems found in the custody log: {problems}",
+    },
+    "redis.exposed": {
+        "kk": "Redis {url} құпия сөзсіз қосылуға рұқсат береді және бұл хостта емес: "
+        "желідегі кез келген адам краулер кезегіне жаза алады. Redis-те requirepass "
+        "немесе ACL (deploy/redis/kuzet.conf) қосып, KUZET_REDIS_URL-ге пайдаланушы мен "
+        "құпия сөзді жазыңыз.",
+        "ru": "Redis {url} принимает подключения без пароля и находится не на этом хосте: "
+        "любой в сети может писать в очередь краулера. Включите в Redis requirepass "
+        "или ACL (deploy/redis/kuzet.conf) и укажите пользователя и пароль в "
+        "KUZET_REDIS_URL.",
+        "en": "Redis {url} accepts connections without a password and is not on this "
+        "host: anyone on the network can write to the crawl queue. Turn on requirepass "
+        "or an ACL (deploy/redis/kuzet.conf) in Redis and put the user and password in "
+        "KUZET_REDIS_URL.",
+    },
+    "redis.local_open": {
+        "kk": "Redis {url} құпия сөзсіз жұмыс істейді; тек осы хосттағы адрес болғандықтан "
+        "рұқсат етіледі.",
+        "ru": "Redis {url} работает без пароля; разрешено только потому, что адрес "
+        "локальный.",
+        "en": "Redis {url} has no password; allowed only because it is on this host.",
     },
 }
 

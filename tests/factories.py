@@ -62,6 +62,25 @@ def source_and_run(s: Session) -> tuple[Source, CrawlRun]:
     return src, run
 
 
+def watched_page(
+    s: Session, url: str, *, source: str = "watched", start_url: str | None = None
+) -> Page:
+    """A page fetched in a new run of ``source`` (made if missing), a source that allows
+    private addresses for its own host, as the test sites on 127.0.0.1 need."""
+    src = s.query(Source).filter_by(name=source).one_or_none()
+    if src is None:
+        src = Source(name=source, start_url=start_url or url, allow_private=True)
+        s.add(src)
+        s.flush()
+    run = CrawlRun(source_id=src.id)
+    s.add(run)
+    s.flush()
+    page = Page(source_id=src.id, crawl_run_id=run.id, url=url, fetch_status=FetchStatus.OK)
+    s.add(page)
+    s.flush()
+    return page
+
+
 def detection(
     s: Session,
     store: ArtifactStore | None,

@@ -19,6 +19,7 @@ from evidence.store import LocalArtifactStore
 from kuzet.config import Settings
 from kuzet.db import Database
 from kuzet.models import Capture, CaptureStatus, CrawlRun, FetchStatus, Page, Source
+from tests.factories import watched_page
 from tests.test_netguard import server_on
 from tests.webserver import WebServer, html
 
@@ -36,15 +37,7 @@ def queue_capture(db: Database, start_url: str, url: str) -> int:
     """A capture of ``url`` for a page of a source at ``start_url`` that allows private
     addresses (for its own host)."""
     with db.session() as s:
-        src = Source(name="watched", start_url=start_url, allow_private=True)
-        s.add(src)
-        s.flush()
-        run = CrawlRun(source_id=src.id)
-        s.add(run)
-        s.flush()
-        page = Page(source_id=src.id, crawl_run_id=run.id, url=url, fetch_status=FetchStatus.OK)
-        s.add(page)
-        s.flush()
+        page = watched_page(s, url, start_url=start_url)
         cap = Capture(page_id=page.id, url=url)
         s.add(cap)
         s.flush()

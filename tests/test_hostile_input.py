@@ -18,12 +18,11 @@ from evidence.warc import validate_wacz
 from kuzet.models import (
     Capture,
     CaptureStatus,
-    CrawlRun,
     Detection,
     FetchStatus,
     Page,
-    Source,
 )
+from tests.factories import watched_page
 from tests.webserver import WebServer, html
 
 PHRASE = "онлайн-казино"
@@ -67,17 +66,7 @@ def queue(db, url: str, passage: str = PHRASE) -> int:
     """A capture of a page flagged on ``passage``, the way the analysis queues one; its
     source allows private addresses (the test site is on 127.0.0.1)."""
     with db.session() as s:
-        src = s.query(Source).filter_by(name="hostile").one_or_none()
-        if src is None:
-            src = Source(name="hostile", start_url=url, allow_private=True)
-            s.add(src)
-            s.flush()
-        run = CrawlRun(source_id=src.id)
-        s.add(run)
-        s.flush()
-        page = Page(source_id=src.id, crawl_run_id=run.id, url=url, fetch_status=FetchStatus.OK)
-        s.add(page)
-        s.flush()
+        page = watched_page(s, url, source="hostile")
         span = {"scope": "text", "start": 0, "end": len(passage), "text": passage}
         s.add(
             Detection(

@@ -10,7 +10,7 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from evidence.guard_proxy import GuardProxy
+from kuzet.guard_proxy import GuardProxy
 from kuzet.netguard import NetworkPolicy, forbidden_reason, is_public, own_hosts
 from tests.webserver import Route, WebServer, html
 
