@@ -45,13 +45,32 @@ def _registered(host: str) -> str:
     return split(host).registered if host else ""
 
 
+# Every tag but the ones signals read: dropped when nesting beat the parser's depth limit.
+_OTHER_TAGS = re.compile(r"</?(?!(?:form|input|textarea|label)\b)[a-zA-Z][^>]*>")
+
+
+def _parse(html: str) -> lxml.html.HtmlElement | None:
+    """The page's tree. libxml2 stops at a fixed nesting depth and drops the rest, so a page
+    could hide its password field 5,000 elements deep: when the parser hit a resource limit,
+    the page is read again with every other tag removed (the fields and forms, flat)."""
+    for attempt in (html, None):
+        markup = attempt if attempt is not None else _OTHER_TAGS.sub(" ", html)
+        parser = lxml.html.HTMLParser()
+        try:
+            root = lxml.html.document_fromstring(markup, parser=parser)
+        except (lxml.etree.ParserError, ValueError):
+            return None
+        if not any(e.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log):
+            return root
+    return root
+
+
 def read_signals(html: str, page_url: str) -> list[SignalHit]:
     """Every signal the page shows (one hit per signal kind and element)."""
     if not html or "<" not in html:
         return []
-    try:
-        root = lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
+    root = _parse(html)
+    if root is None:
         return []
     hits: list[SignalHit] = []
     for el in root.iter("input", "textarea"):

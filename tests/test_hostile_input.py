@@ -358,3 +358,12 @@ def test_rule_regexes_match_as_they_did_under_re() -> None:
             assert [m.span() for m in ours.finditer(text)] == expected, (pattern, text[:80])
             compared += bool(expected)
     assert compared > 30  # the patterns did find things to compare
+
+
+def test_a_password_form_nested_5000_elements_deep_still_shows_its_signals() -> None:
+    from rules.signals import read_signals
+
+    form = '<form action="https://collect.example/x"><input type="password" name="p"></form>'
+    deep = "<html><body>" + "<div>" * 5000 + form + "</div>" * 5000 + "</body></html>"
+    found = {hit.signal for hit in read_signals(deep, "https://bank.kz/login")}
+    assert found == {"password_input", "cross_domain_form"}
