@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kuzet import audit
 from kuzet.db import utcnow
 from kuzet.i18n import t
-from kuzet.models import AuditEvent, Role, User
+from kuzet.models import AccessLogEntry, AuditEvent, Role, User
 
 _hasher = PasswordHasher()
 # Verifying against this keeps unknown usernames as slow as wrong passwords.
@@ -125,16 +125,21 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 def inactive_users(session: Session, cutoff: datetime) -> list[tuple[User, datetime | None]]:
     """Active accounts with no sign of activity (a sign-in or any logged action) since
     ``cutoff``, with their last activity, if any (Rule 6)."""
-    last_action = dict(
-        session.execute(
-            select(AuditEvent.user_id, func.max(AuditEvent.at))
-            .where(AuditEvent.user_id.is_not(None))
-            .group_by(AuditEvent.user_id)
-        ).all()
+    # Decisions are in the custody log, views in the access log: both are activity.
+    last_action, last_view = (
+        dict(
+            session.execute(
+                select(model.user_id, func.max(model.at))
+                .where(model.user_id.is_not(None))
+                .group_by(model.user_id)
+            ).all()
+        )
+        for model in (AuditEvent, AccessLogEntry)
     )
     out = []
     for u in session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username)):
-        seen = [d for d in (u.last_login_at, last_action.get(u.id)) if d is not None]
+        marks = (u.last_login_at, last_action.get(u.id), last_view.get(u.id))
+        seen = [d for d in marks if d is not None]
         last = max(seen) if seen else None
         if (last or u.created_at) < cutoff:
             out.append((u, last))
