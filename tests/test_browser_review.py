@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-import uvicorn
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
@@ -18,25 +11,12 @@ from evidence.store import LocalArtifactStore
 from kuzet.models import AuditEvent, Detection, DetectionStatus
 from review.app import create_app
 from tests.factories import detection, officer
+from tests.webserver import serve_app
 
 
-@contextmanager
-def served(settings, db) -> Iterator[str]:
+def served(settings, db):  # type: ignore[no-untyped-def]
     """The review UI on a real loopback port (uvicorn in a thread); its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    return serve_app(create_app(settings, db))
 
 
 @pytest.fixture

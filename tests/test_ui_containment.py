@@ -9,16 +9,11 @@ the page, and the UI's own policy forbids inline script, workers, plugins and fr
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
@@ -32,6 +27,7 @@ from review.app import create_app
 from tests.factories import detection, officer, png_for
 from tests.hostile_site import EVIL_TYPE, PAYLOAD_TYPE, HostileSite, Recorder
 from tests.test_browser_review import served
+from tests.webserver import serve_app
 
 PASSWORD = "correct horse battery"
 TEMPLATES = Path(__file__).resolve().parent.parent / "review" / "templates"
@@ -339,21 +335,9 @@ class Upgraded:
         await self.app(scope, receive, send)
 
 
-@contextmanager
-def _serve(app: Any) -> Iterator[str]:
+def _serve(app: Any):  # type: ignore[no-untyped-def]
     """An ASGI app on a real loopback port (uvicorn in a thread); its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    return serve_app(app)
 
 
 def test_a_worker_planted_before_is_wiped_at_login(settings, db, chromium) -> None:

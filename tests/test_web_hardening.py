@@ -10,52 +10,33 @@ import hashlib
 import hmac
 import logging
 import re
-import socket
 import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import requests
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from evidence.store import LocalArtifactStore
-from kuzet.cli_ops import ui_server_config
 from kuzet.db import Database, utcnow
 from kuzet.models import AuditEvent, Capture, LoginThrottle
 from review import auth
 from review.app import create_app
 from scheduler.ops import CachedMetrics, metrics
 from tests.factories import detection, officer
+from tests.webserver import serve_app
 
 PASSWORD = "correct horse battery"
 ATTEMPTS = 30
 
 
-@contextmanager
-def served(app: FastAPI) -> Iterator[str]:
+def served(app: FastAPI):  # type: ignore[no-untyped-def]
     """``app`` on a real loopback port, configured as ``kuzet serve`` does; its URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(ui_server_config(app, "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    return serve_app(app)
 
 
 def csrf(html: str) -> str:
