@@ -26,6 +26,7 @@ from evidence.store import LocalArtifactStore
 from evidence.warc import validate_wacz
 from kuzet.cli import app
 from kuzet.models import AuditEvent, Capture, CaptureStatus
+from tests.factories import watched_page
 from tests.test_cli import env
 from tests.webserver import WebServer, html
 
@@ -254,19 +255,11 @@ def test_capture_command_keeps_a_history(settings, site, chromium) -> None:
 
 
 def test_matched_passage_is_outlined_and_cropped(settings, db, site, chromium) -> None:
-    from kuzet.models import CrawlRun, Detection, FetchStatus, Page, Source
+    from kuzet.models import Detection
 
     url = site.url + "/tall.html"
     with db.session() as s:
-        src = Source(name="hl", start_url=url, allow_private=True)
-        s.add(src)
-        s.flush()
-        run = CrawlRun(source_id=src.id)
-        s.add(run)
-        s.flush()
-        page = Page(source_id=src.id, crawl_run_id=run.id, url=url, fetch_status=FetchStatus.OK)
-        s.add(page)
-        s.flush()
+        page = watched_page(s, url, source="hl")
         s.add(
             Detection(
                 page_id=page.id,
